@@ -1,0 +1,3 @@
+from hwdock.cli import main
+
+main()
