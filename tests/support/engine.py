@@ -40,7 +40,9 @@ def find_docker() -> str | None:
         try:
             out = subprocess.run(
                 [path, "version", "--format", "{{.Server.Version}}"],
-                capture_output=True, text=True, timeout=20,
+                capture_output=True,
+                text=True,
+                timeout=20,
             )
         except (OSError, subprocess.TimeoutExpired):
             continue
@@ -69,9 +71,32 @@ def make_busybox_rootfs_tar(dest: Path) -> Path:
     bb = busybox_binary()
     if bb is None:
         need("busybox-static is not installed (apt-get install busybox-static)")
-    applets = ["sh", "ls", "cat", "echo", "id", "env", "stat", "test", "mkdir", "sleep",
-               "printf", "grep", "wc", "true", "false", "touch", "rm", "cp", "nc", "wget",
-               "httpd", "head", "tr", "sed"]
+    applets = [
+        "sh",
+        "ls",
+        "cat",
+        "echo",
+        "id",
+        "env",
+        "stat",
+        "test",
+        "mkdir",
+        "sleep",
+        "printf",
+        "grep",
+        "wc",
+        "true",
+        "false",
+        "touch",
+        "rm",
+        "cp",
+        "nc",
+        "wget",
+        "httpd",
+        "head",
+        "tr",
+        "sed",
+    ]
     tar_path = dest / "busybox-rootfs.tar"
     with tarfile.open(tar_path, "w") as tar:
         for d in ("bin", "tmp", "etc", "root", "dev", "proc", "sys"):
@@ -85,13 +110,16 @@ def make_busybox_rootfs_tar(dest: Path) -> Path:
             info.type = tarfile.SYMTYPE
             info.linkname = "busybox"
             tar.addfile(info)
-        for name, text in (("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
-                           ("etc/group", "root:x:0:\nvideo:x:44:\nrender:x:109:\n")):
+        for name, text in (
+            ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+            ("etc/group", "root:x:0:\nvideo:x:44:\nrender:x:109:\n"),
+        ):
             data = text.encode()
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = 0o644
             import io
+
             tar.addfile(info, io.BytesIO(data))
     return tar_path
 

@@ -130,7 +130,7 @@ class HostReport:
     kernel: str | None = None
     os_release: str | None = None  # PRETTY_NAME
     wsl: bool = False
-    jetson_release: str | None = None  # from /etc/nv_tegra_release, e.g. "R36 (release), REVISION: 3.0"
+    jetson_release: str | None = None  # /etc/nv_tegra_release, "R36 (release), REVISION: 3.0"
     accelerators: list[Accelerator] = field(default_factory=list)
     drivers: list[Driver] = field(default_factory=list)
     cpu: Cpu = field(default_factory=Cpu)
@@ -138,7 +138,8 @@ class HostReport:
     container: ContainerSide = field(default_factory=ContainerSide)
     device_access: list[DeviceAccess] = field(default_factory=list)
     user_groups: list[int] = field(default_factory=list)  # gids of the user who ran the probe
-    env: dict[str, str] = field(default_factory=dict)  # CUDA/ROCR/HIP_VISIBLE_DEVICES, HSA_OVERRIDE_GFX_VERSION
+    # CUDA/ROCR/HIP_VISIBLE_DEVICES, HSA_OVERRIDE_GFX_VERSION as set when probing
+    env: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     source: str = "live"  # "live" or "capture:<dir>"
 
@@ -159,6 +160,7 @@ class HostReport:
                 f"({SCHEMA_VERSION})",
                 hint="upgrade hwdock, or probe the host again with this version",
             )
+        container = d.get("container") or {}
         return cls(
             hostname=d.get("hostname"),
             kernel=d.get("kernel"),
@@ -170,10 +172,10 @@ class HostReport:
             cpu=_build(Cpu, d.get("cpu") or {}),
             disks=[_build(Disk, x) for x in d.get("disks", [])],
             container=ContainerSide(
-                engines=[_build(Engine, e) for e in (d.get("container") or {}).get("engines", [])],
-                nvidia_ctk_version=(d.get("container") or {}).get("nvidia_ctk_version"),
-                nvidia_container_runtime=(d.get("container") or {}).get("nvidia_container_runtime"),
-                cdi_specs=[_build(CdiSpec, c) for c in (d.get("container") or {}).get("cdi_specs", [])],
+                engines=[_build(Engine, e) for e in container.get("engines", [])],
+                nvidia_ctk_version=container.get("nvidia_ctk_version"),
+                nvidia_container_runtime=container.get("nvidia_container_runtime"),
+                cdi_specs=[_build(CdiSpec, c) for c in container.get("cdi_specs", [])],
             ),
             device_access=[_build(DeviceAccess, x) for x in d.get("device_access", [])],
             user_groups=list(d.get("user_groups", [])),
