@@ -45,7 +45,7 @@ probe_health() {
   if command -v curl >/dev/null 2>&1; then
     curl -fsS -o /dev/null --max-time 5 "$url" 2>/dev/null
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -O /dev/null -T 5 "$url" 2>/dev/null
+    wget -q -O /dev/null "$url" 2>/dev/null  # no -T: busybox 1.35 static wget crashes on it
   elif [ -n "$py" ]; then
     "$py" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "$url" 2>/dev/null
   else
@@ -54,7 +54,8 @@ probe_health() {
 }
 
 if [ -n "$HWDOCK_SERVE_PORT" ] && [ "$#" -gt 0 ]; then
-  "$@" >/tmp/hwdock-serve.log 2>&1 &
+  # the server's own output goes to stdout too: verify keeps it as log text
+  "$@" 2>&1 &
   pid=$!
   waited=0; status=timeout
   while [ "$waited" -lt "${HWDOCK_SERVE_TIMEOUT:-300}" ]; do
@@ -66,6 +67,5 @@ if [ -n "$HWDOCK_SERVE_PORT" ] && [ "$#" -gt 0 ]; then
   done
   emit "{\"check\":\"serve\",\"status\":\"$status\",\"seconds\":$waited}"
   kill "$pid" 2>/dev/null
-  sed -e :a -e '$q;N;41,$D;ba' /tmp/hwdock-serve.log 2>/dev/null
 fi
 emit '{"check":"end"}'
