@@ -82,7 +82,7 @@ def collect(ctx: Context) -> None:
 
 def _advise(ctx: Context, a: DeviceAccess) -> None:
     group = a.group or (str(a.gid) if a.gid is not None else None)
-    what = "writable" if a.readable else "readable"
+    what = "writable" if not a.writable else "readable"
     if a.path == "/dev/kfd":
         code = "kfd-not-writable"
     elif a.path.startswith("/dev/dri/"):

@@ -105,10 +105,17 @@ def replay(directory: str | os.PathLike[str]) -> HostReport:
 
 
 class RecordingRoot(Root):
-    """The live root, copying everything it reads under `<dest>/root/`."""
+    """A root (live by default) that copies everything it reads under `<dest>/root/`."""
 
-    def __init__(self, dest: Path) -> None:
-        super().__init__("/")
+    def __init__(
+        self,
+        dest: Path,
+        base: str | os.PathLike[str] = "/",
+        *,
+        devices: list[DeviceNode] | None = None,
+        disks: list[DiskUsage] | None = None,
+    ) -> None:
+        super().__init__(base, devices=devices, disks=disks)
         self.dest = dest / "root"
         self.recorded_devices: dict[str, DeviceNode] = {}
         self.recorded_disks: list[DiskUsage] = []
@@ -134,7 +141,7 @@ class RecordingRoot(Root):
             base = self.dest / path.lstrip("/")
             base.mkdir(parents=True, exist_ok=True)
             for n in names:
-                if os.path.isdir(os.path.join(path, n)):
+                if os.path.isdir(os.path.join(self._full(path), n)):
                     (base / n).mkdir(exist_ok=True)
         return names
 
@@ -148,7 +155,7 @@ class RecordingRoot(Root):
 
     def exists(self, path: str) -> bool:
         found = super().exists(path)
-        if found and os.path.isdir(path):
+        if found and os.path.isdir(self._full(path)):
             (self.dest / path.lstrip("/")).mkdir(parents=True, exist_ok=True)
         return found
 
@@ -190,22 +197,36 @@ def record(
     d.mkdir(parents=True, exist_ok=True)
     environ = dict(os.environ if env is None else env)
     kept = {k: environ[k] for k in ENV_KEPT if k in environ}
-    root = RecordingRoot(d)
-    runner = RecordingRunner(LiveRunner(environ))
-    user = live_user()
-    report = probe_host(root, runner, kept, user, use_nvml=False, source="live")
+    meta = {
+        "machine": platform.machine(),
+        "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "hwdock_version": __version__,
+        "description": description,
+    }
+    return record_with(
+        d, RecordingRoot(d), RecordingRunner(LiveRunner(environ)), kept, live_user(), meta
+    )
+
+
+def record_with(
+    d: Path,
+    root: RecordingRoot,
+    runner: RecordingRunner,
+    env: dict[str, str],
+    user: User,
+    meta: dict[str, Any],
+) -> HostReport:
+    """Probe through recording wrappers and write the capture files; the report is returned."""
+    report = probe_host(root, runner, env, user, use_nvml=False, source="live")
     meta = {
         "format": FORMAT,
         "version": VERSION,
         "hostname": report.hostname,
         "kernel": report.kernel,
-        "machine": platform.machine(),
-        "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "hwdock_version": __version__,
-        "env": kept,
+        "env": env,
         "user": {"uid": user.uid, "gid": user.gid, "groups": user.groups},
-        "description": description,
         "sources": [],
+        **meta,
         "disks": [
             {"path": u.path, "total_bytes": u.total_bytes, "free_bytes": u.free_bytes}
             for u in root.recorded_disks
