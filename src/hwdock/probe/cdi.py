@@ -60,7 +60,8 @@ def _parse_yaml_subset(text: str) -> tuple[str, list[str]]:
         if not body or body.startswith("#") or body in ("---", "..."):
             continue
         indent = len(line) - len(body)
-        if indent == 0:
+        is_item = body.startswith("- ") or body == "-"
+        if indent == 0 and not (in_devices and is_item):
             in_devices = False
             key, sep, value = body.partition(":")
             if not sep:
@@ -74,7 +75,7 @@ def _parse_yaml_subset(text: str) -> tuple[str, list[str]]:
             continue
         if not in_devices:
             continue
-        if body.startswith("- ") or body == "-":
+        if is_item:
             if item_indent is None:
                 item_indent = indent
             if indent == item_indent:
