@@ -147,7 +147,7 @@ def test_live_runner_timeout_kills_the_tool(tmp_path: Path) -> None:
     script = tmp_path / "hang"
     script.write_text(
         f"#!{sys.executable}\nimport subprocess, time\n"
-        "subprocess.Popen(['sleep', '30'])\ntime.sleep(30)\n"
+        "subprocess.Popen(['/bin/sleep', '30'])\ntime.sleep(30)\n"
     )
     script.chmod(0o755)
     runner = LiveRunner({"PATH": str(tmp_path)})  # nothing else (docker...) is found
