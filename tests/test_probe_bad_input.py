@@ -156,7 +156,7 @@ def test_live_runner_timeout_kills_the_tool(tmp_path: Path) -> None:
     assert time.monotonic() - start < 5
     assert result.timed_out and result.returncode == 124 and not result.ok
     assert runner.run(["no-such-tool-hwdock"]).returncode == 127
-    out = runner.run(["sh", "-c", "echo hi; echo err >&2; exit 3"])
+    out = LiveRunner({"PATH": "/usr/bin:/bin"}).run(["sh", "-c", "echo hi; echo err >&2; exit 3"])
     assert (out.stdout, out.stderr, out.returncode) == ("hi\n", "err\n", 3)
 
 
