@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from hwdock.dockerfile import args as known
 from hwdock.dockerfile.checks import finding, is_secret_name
-from hwdock.dockerfile.features import FEATURES, features_of, mount_fields, split_flag
+from hwdock.dockerfile.features import features_of, mount_fields, split_flag
 from hwdock.dockerfile.imageref import InvalidReference, parse_image_ref
 from hwdock.dockerfile.model import (
     ArchArg,
@@ -485,6 +485,7 @@ def analyze(
             seen_tk.add(key)
             uniq_tk.append(t)
     syntax = result.directives.get("syntax", (None, 0))[0]
+    findings.sort(key=lambda f: f.line if f.line is not None else 0)
     return BuildGraph(
         path=path,
         stages=stages,
@@ -795,4 +796,17 @@ def _external_images(
     return list(out.values())
 
 
-__all__ += ["FEATURES"]
+def set_image_status(
+    graph: BuildGraph,
+    image_exists: Callable[[str], bool] | None,
+    base_recipes: Mapping[str, tuple[str, str]] | None = None,
+) -> None:
+    """Recompute each external image's status: local, build (recipe in the tree) or pull."""
+    recipes = dict(base_recipes or {})
+    for img in graph.images:
+        if img.recipe is not None:
+            recipes.setdefault(img.ref, (img.recipe, img.recipe_evidence or ""))
+    graph.images = _external_images(graph.stages, image_exists, recipes)
+
+
+__all__ += ["set_image_status"]
