@@ -438,7 +438,9 @@ def analyze(
         st = Stage(index=i, name=name, base=base, start_line=line, end_line=end)
         if parent is not None:
             st.env = dict(parent.env)
-            st.args = {k: v for k, v in parent.args.items()}
+            st.args = dict(parent.args)
+            st.config_env = dict(parent.config_env)
+            st.labels = dict(parent.labels)
             st.inherits_unknown_env = parent.inherits_unknown_env
         else:
             st.inherits_unknown_env = base.kind == "image"
@@ -632,6 +634,7 @@ def _dispatch_stage(
                             )
                         )
                     env[k] = v
+                    st.config_env[k] = v
                     _note_known(k, v, "env", line, st.index, base_env, arch_args, toolkits)
                 else:
                     st.labels[k] = v

@@ -69,7 +69,8 @@ class Stage:
     end_line: int
     args: dict[str, ArgValue] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # ENV and ARG values in effect at the end
-    labels: dict[str, str] = field(default_factory=dict)
+    config_env: dict[str, str] = field(default_factory=dict)  # ENV only: the image's Config.Env
+    labels: dict[str, str] = field(default_factory=dict)  # inherited from a parent stage too
     dependencies: list[Dependency] = field(default_factory=list)
     used: bool = True  # needed by the target
     inherits_unknown_env: bool = True  # rooted in an image whose ENV hwdock cannot see
