@@ -22,7 +22,9 @@ AVX2 = ["sse4_2", "avx", "avx2", "fma"]
 AVX512 = [*AVX2, "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16"]
 
 
-def _cpu(cores: int = 64, mem_gib: int = 512, flags: list[str] | None = None, arch: str = "x86_64") -> Cpu:
+def _cpu(
+    cores: int = 64, mem_gib: int = 512, flags: list[str] | None = None, arch: str = "x86_64"
+) -> Cpu:
     level = "avx512" if flags is not None and "avx512f" in flags else "avx2"
     if arch != "x86_64":
         level = "neon"
@@ -37,7 +39,9 @@ def _cpu(cores: int = 64, mem_gib: int = 512, flags: list[str] | None = None, ar
     )
 
 
-def _amd(pci: str, gfx: str, name: str, render: int, *, integrated: bool = False, vram_gib: int = 192) -> Accelerator:
+def _amd(
+    pci: str, gfx: str, name: str, render: int, *, integrated: bool = False, vram_gib: int = 192
+) -> Accelerator:
     return Accelerator(
         vendor="amd",
         pci_address=pci,
@@ -210,7 +214,9 @@ def jetson_orin() -> HostReport:
 def mixed_amd_nvidia() -> HostReport:
     host = rtx4090()
     host.hostname = "mixed"
-    host.accelerators.append(_amd("0000:03:00.0", "gfx1100", "AMD Radeon RX 7900 XTX", 128, vram_gib=24))
+    host.accelerators.append(
+        _amd("0000:03:00.0", "gfx1100", "AMD Radeon RX 7900 XTX", 128, vram_gib=24)
+    )
     host.device_access = _amd_access([128])
     return host
 

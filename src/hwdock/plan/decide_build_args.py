@@ -123,8 +123,10 @@ def _arch_args(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str
         default = facts.find_arg(name)
         before = default[0].default if default else None
         args[name] = _arch_value(ctx, name)
-        n_before = len(kb.parse_cuda_arch_list(before)) if ctx.platform == "cuda" else len(
-            kb.rocm_list(before)
+        n_before = (
+            len(kb.parse_cuda_arch_list(before))
+            if ctx.platform == "cuda"
+            else len(kb.rocm_list(before))
         )
         ctx.decisions.append(
             Decision(
@@ -134,8 +136,7 @@ def _arch_args(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str
                 + (f" ({n_before} targets by default)" if n_before else "")
                 + ": each extra target is another full compile of every kernel",
                 [
-                    f"{facts.path}:{default[0].line}: ARG {name}"
-                    + (f"={before}" if before else "")
+                    f"{facts.path}:{default[0].line}: ARG {name}" + (f"={before}" if before else "")
                     if default
                     else f"{facts.path}: ARG {name}",
                     f"host: {ctx.arch_tag}",
@@ -210,7 +211,10 @@ def _cuda_version(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[
                     "cuda-version",
                     f"{name}={tk['image_tag']} (instead of {current})",
                     _why_not(ctx, current),
-                    [f"{facts.path}: ARG {name}={current}", f"CUDA {tk['version']} ({tk['source']})"],
+                    [
+                        f"{facts.path}: ARG {name}={current}",
+                        f"CUDA {tk['version']} ({tk['source']})",
+                    ],
                 )
             )
             return
@@ -231,14 +235,18 @@ def _why_not(ctx: Ctx, cuda: str) -> str:
     from hwdock.plan.decide_route import driver_ok_for
 
     tk = kb.toolkit(cuda)
-    if tk and any(kb.version_tuple(cc) < kb.version_tuple(tk["min_capability"]) for cc in ctx.capabilities):
+    if tk and any(
+        kb.version_tuple(cc) < kb.version_tuple(tk["min_capability"]) for cc in ctx.capabilities
+    ):
         return f"CUDA {tk['version']} dropped compute capability {ctx.capabilities[0]} (its floor is {tk['min_capability']})"
     if not driver_ok_for(ctx, cuda):
         return f"driver {ctx.nvidia_driver()[0]} cannot run CUDA {cuda}"
     return f"CUDA {cuda} does not support this GPU"
 
 
-def _rocm_old_shape(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, str]) -> None:
+def _rocm_old_shape(
+    ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, str]
+) -> None:
     rp = kb.recipe_platform("rocm")
     fa = rp.get("fa_args", {})
     names = facts.arg_names()
@@ -297,7 +305,9 @@ def _cpu_isa(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, 
         else:
             args[name] = "false"
             chosen.append(f"{name}=false")
-    isa = "avx512" if "avx512f" in flags and args.get("VLLM_CPU_DISABLE_AVX512") != "true" else "avx2"
+    isa = (
+        "avx512" if "avx512f" in flags and args.get("VLLM_CPU_DISABLE_AVX512") != "true" else "avx2"
+    )
     step.labels[CPU_ISA_LABEL] = isa
     if chosen:
         ctx.decisions.append(

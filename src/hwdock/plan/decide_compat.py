@@ -186,8 +186,10 @@ def _cuda(ctx: Ctx, steps: list[ImageStep]) -> None:
                     f"Unsupported gpu architecture'",
                     "error",
                     fix="build with an older CUDA: --build-arg CUDA_VERSION=12.9.1",
-                    evidence=[f"CUDA {tk['version']}: capabilities {tk['min_capability']}.."
-                              f"{tk['max_capability']} ({tk['source']})"],
+                    evidence=[
+                        f"CUDA {tk['version']}: capabilities {tk['min_capability']}.."
+                        f"{tk['max_capability']} ({tk['source']})"
+                    ],
                 )
             )
         elif v > kb.version_tuple(tk["max_capability"]):

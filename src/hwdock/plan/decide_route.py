@@ -221,7 +221,9 @@ def _vllm_cuda(ctx: Ctx) -> RouteResult:
             ctx, "Jetson: vLLM's CUDA Dockerfile targets discrete GPUs (x86_64/SBSA)"
         )
     if custom & {"pytorch", "cuda", "base"}:
-        return _from_source(ctx, f"--customize {','.join(sorted(custom))}: use the vendor's PyTorch")
+        return _from_source(
+            ctx, f"--customize {','.join(sorted(custom))}: use the vendor's PyTorch"
+        )
     rp = kb.recipe_platform("cuda")
     rel = ctx.options.dockerfile or ctx.tree.first(rp["dockerfiles"])
     if rel is None:
@@ -329,7 +331,9 @@ def _vllm_rocm(ctx: Ctx) -> RouteResult:
     if custom:
         reasons.append(f"--customize {','.join(sorted(custom))}")
     if base_arch is not None and not host_covered(ctx, base_arch):
-        reasons.append(f"the published base {base_ref} is built for {base_arch}, not {ctx.arch_tag}")
+        reasons.append(
+            f"the published base {base_ref} is built for {base_arch}, not {ctx.arch_tag}"
+        )
     user_base = base_arg in ctx.options.build_args
 
     if reasons and base_facts is not None and not user_base:
@@ -348,7 +352,11 @@ def _vllm_rocm(ctx: Ctx) -> RouteResult:
                 "base-image",
                 f"{base_ref} ({'local' if base_step.action == 'use-local' else 'pull'})",
                 f"{base_arg} default in {rel}"
-                + (f"; it covers {ctx.arch_tag}" if base_arch and host_covered(ctx, base_arch) else ""),
+                + (
+                    f"; it covers {ctx.arch_tag}"
+                    if base_arch and host_covered(ctx, base_arch)
+                    else ""
+                ),
                 [e for e in [evidence, f"{rel}:{base_fact.line}: ARG {base_arg}"] if e]
                 if base_fact
                 else [],

@@ -54,7 +54,11 @@ def _amd(ctx: Ctx, spec: RunSpec) -> None:
     renders = [a.render_node for a in ctx.chosen if a.render_node]
     spec.devices = ["/dev/kfd", *renders]
     spec.group_add = _gids(ctx, ["/dev/kfd", *renders])
-    evidence = [f"{d.path} gid {d.gid} ({d.group})" for d in ctx.host.device_access if d.path in spec.devices]
+    evidence = [
+        f"{d.path} gid {d.gid} ({d.group})"
+        for d in ctx.host.device_access
+        if d.path in spec.devices
+    ]
     ctx.decisions.append(
         Decision(
             "run-devices",
@@ -160,8 +164,7 @@ def _vllm(ctx: Ctx, spec: RunSpec, final: ImageStep) -> None:
     ctx.decisions.append(
         Decision(
             "run",
-            f"--ipc={spec.ipc}, port {ctx.options.port}->{port}, model read-only, "
-            "HF_TOKEN by name",
+            f"--ipc={spec.ipc}, port {ctx.options.port}->{port}, model read-only, HF_TOKEN by name",
             "PyTorch shares memory between processes through /dev/shm (tensor parallel); the "
             "server listens on 8000 with a /health endpoint; the token never appears in the "
             "plan",

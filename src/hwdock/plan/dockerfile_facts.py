@@ -149,7 +149,9 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
-_EXPAND = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_EXPAND = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 def expand(word: str, scope: dict[str, str | None]) -> str:

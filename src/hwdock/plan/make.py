@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from hwdock.errors import UsageError
 from hwdock.plan import facts as kb
 from hwdock.plan.context import Ctx, ImageEnv, LocalImages
 from hwdock.plan.decide_build_args import decide_build_args
@@ -15,7 +16,6 @@ from hwdock.plan.model import Plan
 from hwdock.plan.options import CUSTOMIZE_CHOICES, PlanOptions
 from hwdock.plan.tree import ReadText, load_tree, read_text_fs
 from hwdock.probe.model import HostReport
-from hwdock.errors import UsageError
 
 
 def _never(_ref: str) -> bool:
