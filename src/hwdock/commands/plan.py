@@ -1,5 +1,7 @@
 """`hwdock plan`: decide what to pull, what to build and how, for this hardware."""
 
+# ruff: noqa: B008  (typer declares options as argument defaults)
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,16 +19,16 @@ def register(app: typer.Typer) -> None:
         platform: str | None = typer.Option(
             None, "--platform", help="cuda, rocm, cpu or xpu (default: from the host's GPUs)."
         ),
-        gpu: list[str] = typer.Option(  # noqa: B008
+        gpu: list[str] = typer.Option(
             [], "--gpu", help="GPU to build for: index or PCI address (repeatable)."
         ),
         model: Path | None = typer.Option(
             None, "--model", help="Model directory, mounted read-only."
         ),
-        customize: list[str] = typer.Option(  # noqa: B008
+        customize: list[str] = typer.Option(
             [], "--customize", help="pytorch, rocm, cuda, python, tools, base (repeatable or a,b)."
         ),
-        build_arg: list[str] = typer.Option(  # noqa: B008
+        build_arg: list[str] = typer.Option(
             [], "--build-arg", help="KEY=VALUE for the build; yours win over hwdock's."
         ),
         dockerfile: str | None = typer.Option(

@@ -238,7 +238,10 @@ def _why_not(ctx: Ctx, cuda: str) -> str:
     if tk and any(
         kb.version_tuple(cc) < kb.version_tuple(tk["min_capability"]) for cc in ctx.capabilities
     ):
-        return f"CUDA {tk['version']} dropped compute capability {ctx.capabilities[0]} (its floor is {tk['min_capability']})"
+        return (
+            f"CUDA {tk['version']} dropped compute capability {ctx.capabilities[0]} "
+            f"(its floor is {tk['min_capability']})"
+        )
     if not driver_ok_for(ctx, cuda):
         return f"driver {ctx.nvidia_driver()[0]} cannot run CUDA {cuda}"
     return f"CUDA {cuda} does not support this GPU"

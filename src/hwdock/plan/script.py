@@ -115,7 +115,8 @@ def to_script(plan: Plan) -> str:
     for i, step in enumerate(plan.steps, 1):
         out.append("")
         out.append(
-            f"# step {i} ({step.id}): {step.action} {_comment(step.image)} — {_comment(step.reason)}"
+            f"# step {i} ({step.id}): {step.action} {_comment(step.image)}: "
+            + _comment(step.reason)
         )
         if step.action == "use-local":
             out.append(f"# {step.image} is already present locally")
