@@ -20,6 +20,7 @@ from hwdock.errors import ExitCode, HwdockError
 COMMAND_MODULES: tuple[str, ...] = (
     "hwdock.commands.probe",
     "hwdock.commands.explain",
+    "hwdock.commands.plan",
 )
 
 app = typer.Typer(
