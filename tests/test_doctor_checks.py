@@ -101,8 +101,8 @@ def test_hidden_igpu_is_not_a_problem() -> None:
     ("override", "arch", "status", "text"),
     [
         ("10.3.0", "gfx1100", "fail", "gfx1030, which the image lacks"),
-        ("11.0.0", "gfx1100", "warn", "already has the GPU's own target"),
-        ("11.0.0", "gfx1030;gfx1100", "warn", "already has"),
+        ("11.0.0", "gfx1100", "ok", "the GPU's own target gfx1100"),
+        ("11.0.0", "gfx1030;gfx1100", "ok", "own target"),
         ("eleven", "gfx1100", "fail", "not a version"),
     ],
 )
@@ -111,6 +111,14 @@ def test_hsa_override(override: str, arch: str, status: str, text: str) -> None:
     host.env["HSA_OVERRIDE_GFX_VERSION"] = override
     c = by_id(run_checks(host, rocm_plan(host, [DGPU], arch=arch)))["hsa-override"]
     assert (c.status, text in c.message) == (status, True), c.message
+
+
+def test_hsa_override_that_is_not_needed_warns() -> None:
+    host = rx7900_with_igpu()
+    host.accelerators[1].gfx_target = "gfx1101"
+    host.env["HSA_OVERRIDE_GFX_VERSION"] = "11.0.0"
+    c = by_id(run_checks(host, rocm_plan(host, [DGPU], arch="gfx1100;gfx1101")))["hsa-override"]
+    assert c.status == "warn" and "already has the GPU's own target" in c.message
 
 
 def test_hsa_override_on_a_gpu_the_image_lacks_but_the_target_has() -> None:

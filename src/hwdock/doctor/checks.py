@@ -485,9 +485,14 @@ def _check_driver(ctx: _Context) -> list[Check]:
                 Check("driver", title, "fail", "no NVIDIA driver found", fix=_MISSING_FIX["nvidia"])
             )
         elif found is None:
-            checks.append(
-                Check("driver", title, "skip", "the plan does not say which CUDA the image uses")
+            by_plan = [f"plan:{f.code}" for f in (ctx.plan.verdicts if ctx.plan else [])]
+            by_plan = [c for c in by_plan if c.startswith("plan:driver")]
+            msg = (
+                f"the plan checked it: see {', '.join(by_plan)}"
+                if by_plan
+                else "the plan does not say which CUDA the image uses"
             )
+            checks.append(Check("driver", title, "skip", msg))
         else:
             where, cuda = found
             ev = [
@@ -853,6 +858,10 @@ def _check_hsa_override(ctx: _Context) -> list[Check]:
         return [Check("hsa-override", title, "ok", "not set")]
     target = arch.gfx_from_override(value)
     evidence = [f"HSA_OVERRIDE_GFX_VERSION={value}"]
+    if target is not None and all(a.gfx_target == target for a in amd):
+        return [
+            Check("hsa-override", title, "ok", f"set to the GPU's own target {target}", evidence)
+        ]
     if target is None:
         return [
             Check(

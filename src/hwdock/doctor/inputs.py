@@ -61,15 +61,19 @@ def load_host(host_json: str | None, capture: str | None) -> HostReport:
             raise InputError(f"not a host report: {err}", path=host_json) from None
         host.source = f"report:{host_json}"
         return host
-    try:
-        from hwdock import probe
-    except ImportError:  # pragma: no cover - the probe ships with hwdock
-        raise HwdockError("the probe is not available in this build") from None
     if capture:
-        if not Path(capture).is_dir():
-            raise InputError("not a capture directory", path=capture)
-        return probe.probe_capture(Path(capture))  # type: ignore[attr-defined]
-    return probe.probe_live()  # type: ignore[attr-defined]
+        from hwdock.probe.capture import replay
+
+        return replay(capture)
+    import os
+
+    from hwdock.probe.access import ENV_KEPT
+    from hwdock.probe.host import live_user, probe_host
+    from hwdock.probe.root import Root
+    from hwdock.probe.runner import LiveRunner
+
+    env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
+    return probe_host(Root("/"), LiveRunner(), env, live_user(), use_nvml=True)
 
 
 def make_plan(host: HostReport, plan_json: str | None, args: PlanArgs) -> Plan | None:
@@ -84,8 +88,8 @@ def make_plan(host: HostReport, plan_json: str | None, args: PlanArgs) -> Plan |
     if not args.wanted:
         return None
     try:
-        from hwdock.plan import make_plan as _make_plan  # type: ignore[attr-defined]
-        from hwdock.plan.options import PlanOptions  # type: ignore[import-not-found]
+        from hwdock.plan import make_plan as _make_plan
+        from hwdock.plan.options import PlanOptions
     except ImportError:
         raise HwdockError(
             "planning is not available in this build",
