@@ -818,6 +818,8 @@ def _check_igpu(ctx: _Context) -> list[Check]:
                 )
             ]
         nodes = " ".join(f"--device {a.render_node}" for a in discrete if a.render_node)
+        if "amd" in vendors:
+            nodes += " with --device /dev/kfd"
         return [
             Check(
                 "igpu-order",
@@ -826,7 +828,7 @@ def _check_igpu(ctx: _Context) -> list[Check]:
                 "the container also gets the integrated GPU"
                 + (", which ROCm enumerates first: device 0 would be the iGPU" if before else ""),
                 evidence,
-                f"pass only the discrete GPU's nodes ({nodes} with /dev/kfd) instead of /dev/dri",
+                f"pass only the discrete GPU's nodes ({nodes}) instead of /dev/dri",
             )
         ]
     if before:
@@ -929,11 +931,13 @@ def _check_visible(ctx: _Context) -> list[Check]:
     blank = [k for k, v in env.items() if v.strip() in ("", "-1", "none", "NoDevFiles")]
     if hidden or blank:
         what = ", ".join(a.key for a in hidden) or "every GPU"
+        # without a plan nobody chose these GPUs: hiding some may be on purpose
+        status: Status = "fail" if ctx.plan is not None or blank else "warn"
         return [
             Check(
                 "visible-devices",
                 title,
-                "fail",
+                status,
                 f"{', '.join(env) or 'a visible-device variable'} hides {what}",
                 evidence,
                 "unset " + " ".join(env) if env else "unset the visible-device variables",
