@@ -220,8 +220,8 @@ def test_prepare_drops_missing_nodes_and_lets_explicit_devices_replace() -> None
     assert req.spec.env["HWDOCK_DEVICES"] == "/dev/kfd"
     assert req.spec.env["HWDOCK_SERVE_PORT"] == "8001"
     assert req.serve_command == ["vllm", "serve", "--model", "m"]
-    assert req.spec.entrypoint == "/bin/sh"
-    assert spec.entrypoint is None and spec.devices == ["/dev/kfd", "/dev/dri/renderD128"]
+    assert req.entrypoint == "/bin/sh"
+    assert spec.devices == ["/dev/kfd", "/dev/dri/renderD128"]
 
 
 def test_default_run_spec_per_vendor() -> None:
@@ -294,3 +294,51 @@ def test_python_part_with_a_gpu_and_a_failing_kernel() -> None:
 def test_python_part_kernel_runs() -> None:
     recs = _python_part({"PYTHONPATH": str(FAKE_TORCH), "FAKE_TORCH_DEVICES": "1"})
     assert {"check": "kernel", "ok": True, "value": 1047552.0} in recs
+
+
+def test_cli_runner_argv() -> None:
+    from hwdock.doctor.runner import CliRunner
+
+    spec = RunSpec(
+        image="img",
+        name="n1",
+        devices=["/tmp/f:/dev/kfd"],
+        group_add=[109],
+        ipc="host",
+        shm_size="8g",
+        env={"A": "1"},
+        env_passthrough=["HF_TOKEN"],
+    )
+    argv = CliRunner("/usr/bin/docker").run_argv(spec, ["-c", "true"], entrypoint="/bin/sh")
+    assert argv[:5] == ["/usr/bin/docker", "run", "--rm", "--name", "n1"]
+    joined = " ".join(argv)
+    assert "--entrypoint /bin/sh" in joined and "--device /tmp/f:/dev/kfd" in joined
+    assert "--group-add 109" in joined and "--ipc host" in joined
+    assert "--shm-size" not in joined  # meaningless with --ipc=host
+    assert "-e A=1" in joined and "-e HF_TOKEN" in joined and "HF_TOKEN=" not in joined
+    assert argv[-3:] == ["img", "-c", "true"]
+
+
+def test_engine_runner_passes_the_entrypoint_and_names_the_container() -> None:
+    from hwdock.doctor.runner import EngineRunner
+
+    seen: dict[str, Any] = {}
+
+    class FakeEngine:
+        name = "docker"
+
+        def run_argv(
+            self, spec: RunSpec, command: list[str] | None, *, entrypoint: str | None
+        ) -> list[str]:
+            seen.update(name=spec.name, entrypoint=entrypoint, command=command)
+            return ["sh", "-c", "echo ran"]
+
+        def image_inspect(self, ref: str) -> dict[str, Any] | None:
+            return {"Config": {"Env": ["PYTORCH_ROCM_ARCH=gfx942"]}}
+
+    runner = EngineRunner(FakeEngine())
+    done = runner.run(RunSpec(image="img"), ["x"], timeout=30, entrypoint="/bin/sh")
+    assert done.stdout.strip() == "ran"
+    assert seen["entrypoint"] == "/bin/sh" and seen["command"] == ["x"]
+    assert str(seen["name"]).startswith("hwdock-verify-")
+    assert v.image_env(runner.image_inspect("img")) == {"PYTORCH_ROCM_ARCH": "gfx942"}

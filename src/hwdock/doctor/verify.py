@@ -38,7 +38,12 @@ class ContainerRunner(Protocol):
     def image_inspect(self, ref: str) -> dict[str, Any] | None: ...
 
     def run(
-        self, spec: RunSpec, command: list[str] | None = None, *, timeout: float | None = None
+        self,
+        spec: RunSpec,
+        command: list[str] | None = None,
+        *,
+        timeout: float | None = None,
+        entrypoint: str | None = None,
     ) -> subprocess.CompletedProcess[str]: ...
 
 
@@ -99,6 +104,7 @@ class VerifyRequest:
     serve_command: list[str] = field(default_factory=list)  # argv of the server, for --serve
     serve_port: int | None = None
     health_path: str = "/health"
+    entrypoint: str = "/bin/sh"  # replaces the image's ENTRYPOINT with our check script
 
 
 def prepare(
@@ -135,7 +141,6 @@ def prepare(
     if serve:
         new.env["HWDOCK_SERVE_PORT"] = str(port)
         new.env["HWDOCK_HEALTH_PATH"] = spec.health_path or "/health"
-    new.entrypoint = "/bin/sh"
     return VerifyRequest(
         spec=new,
         expected_devices=expected,
@@ -527,4 +532,4 @@ def _log_checks(matches: list[known_errors.ErrorMatch]) -> list[Check]:
 def run_verify(
     runner: ContainerRunner, req: VerifyRequest, *, timeout: float
 ) -> subprocess.CompletedProcess[str]:
-    return runner.run(req.spec, command_for(req), timeout=timeout)
+    return runner.run(req.spec, command_for(req), timeout=timeout, entrypoint=req.entrypoint)

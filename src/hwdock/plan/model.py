@@ -79,7 +79,6 @@ class RunSpec:
     privileged: bool = False
     command: list[str] = field(default_factory=list)  # arguments after the image
     health_path: str | None = None  # e.g. "/health" for vLLM's server
-    entrypoint: str | None = None  # overrides the image's ENTRYPOINT (verify's check script)
     notes: list[str] = field(default_factory=list)  # why debug options were added, etc.
 
 
