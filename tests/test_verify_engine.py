@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -66,6 +68,72 @@ def images(
     }
     yield built
     subprocess.run([docker_cli, "rmi", "-f", *built.values()], capture_output=True, timeout=120)
+
+
+FAKE_TORCH = Path(__file__).parent / "support" / "fake_torch"
+SKIP_STDLIB = {"test", "idlelib", "tkinter", "ensurepip", "lib2to3", "pydoc_data", "turtledemo"}
+
+
+def _python_context(ctx: Path) -> bool:
+    """Copy the system Python (binary, its shared libraries, stdlib) into a build context."""
+    exe = shutil.which("python3", path="/usr/bin:/bin")
+    if exe is None:
+        return False
+    real = Path(os.path.realpath(exe))
+    ldd = subprocess.run(["ldd", str(real)], capture_output=True, text=True)
+    if ldd.returncode != 0:
+        return False
+    root = ctx / "pyroot"
+    (root / "usr/bin").mkdir(parents=True)
+    shutil.copy2(real, root / "usr/bin/python3")
+    for lib in re.findall(r"(/\S+\.so[.\d]*)", ldd.stdout):
+        dest = root / lib.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(os.path.realpath(lib), dest)
+    stdlib = Path(f"/usr/lib/{real.name}")
+    if not stdlib.is_dir():
+        return False
+    shutil.copytree(
+        stdlib,
+        root / stdlib.relative_to("/"),
+        ignore=lambda d, names: [n for n in names if n in SKIP_STDLIB or n == "__pycache__"],
+    )
+    shutil.copytree(FAKE_TORCH, ctx / "faketorch")
+    return True
+
+
+@pytest.fixture(scope="module")
+def python_images(
+    docker_cli: str, busybox_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Images with a real Python: without torch, and with a torch whose device API sees no GPU."""
+    ctx = tmp_path_factory.mktemp("pyctx")
+    if not _python_context(ctx):
+        pytest.skip("no system python3 (/usr/bin/python3) to copy into a test image")
+    (ctx / "Dockerfile").write_text(
+        f"FROM {busybox_image}\nCOPY pyroot/ /\nCOPY faketorch/ /opt/faketorch/\n"
+    )
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    tags = {
+        "python": f"hwdock-verify-test-python:{TAG}",
+        "torch": f"hwdock-verify-test-torch:{TAG}",
+    }
+    out = subprocess.run(
+        [docker_cli, "build", "--network", "none", "-q", "-t", tags["python"], str(ctx)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (ctx / "Dockerfile.torch").write_text(
+        f"FROM {tags['python']}\nENV PYTHONPATH=/opt/faketorch FAKE_TORCH_DEVICES=0\n"
+    )
+    out = subprocess.run(
+        [docker_cli, "build", "--network", "none", "-q", "-t", tags["torch"],
+         "-f", str(ctx / "Dockerfile.torch"), str(ctx)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    yield tags
+    subprocess.run([docker_cli, "rmi", "-f", *tags.values()], capture_output=True, timeout=120)
 
 
 @pytest.fixture()
@@ -225,3 +293,38 @@ def test_missing_image_is_a_clear_error(docker_cli: str, tmp_path: Path) -> None
     )
     assert out.returncode == 3
     assert "not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_python_without_torch_is_a_reasoned_skip(
+    docker_cli: str, python_images: dict[str, str], fake_dev: Path, tmp_path: Path
+) -> None:
+    rc, checks = _verify(
+        docker_cli,
+        python_images["python"],
+        "--host", _host(tmp_path),
+        "--device", f"{fake_dev}:/dev/kfd",
+        "--device", f"{fake_dev}:/dev/dri/renderD128",
+    )  # fmt: skip
+    assert rc == 0, checks
+    assert checks["python"]["status"] == "ok"
+    assert (checks["torch"]["status"], checks["torch"]["message"]) == ("skip", "no torch in image")
+    assert checks["gpu-visible"]["message"] == "could not check: no torch in image"
+    assert checks["kernel"]["status"] == "skip"
+
+
+def test_torch_that_sees_no_gpu_is_the_no_device_finding(
+    docker_cli: str, python_images: dict[str, str], fake_dev: Path, tmp_path: Path
+) -> None:
+    rc, checks = _verify(
+        docker_cli,
+        python_images["torch"],
+        "--host", _host(tmp_path),
+        "--device", f"{fake_dev}:/dev/kfd",
+        "--device", f"{fake_dev}:/dev/dri/renderD128",
+    )  # fmt: skip
+    assert rc == 1
+    assert checks["device:/dev/kfd"]["status"] == "ok"
+    assert checks["torch"]["status"] == "ok" and "HIP" in checks["torch"]["message"]
+    gpu = checks["gpu-visible"]
+    assert gpu["status"] == "fail" and "torch sees no GPU" in gpu["message"]
+    assert checks["kernel"]["status"] == "skip"
