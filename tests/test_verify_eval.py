@@ -342,3 +342,15 @@ def test_engine_runner_passes_the_entrypoint_and_names_the_container() -> None:
     assert seen["entrypoint"] == "/bin/sh" and seen["command"] == ["x"]
     assert str(seen["name"]).startswith("hwdock-verify-")
     assert v.image_env(runner.image_inspect("img")) == {"PYTORCH_ROCM_ARCH": "gfx942"}
+
+
+def test_python_crash_and_early_stop_are_failures() -> None:
+    recs = _records(PY, {"check": "python-exit", "code": 132})
+    c = _eval(recs, raw=["Illegal instruction (core dumped)"])
+    assert c["python-crash"].status == "fail"
+    assert "SIGILL" in c["python-crash"].message
+    assert c["log:illegal-instruction"].status == "fail"
+    assert "finished" not in c
+    stopped = _eval(_records(PY)[:-1], stderr="timed out after 5s")
+    assert stopped["finished"].status == "fail"
+    assert "timed out after 5s" in stopped["finished"].evidence

@@ -247,8 +247,41 @@ def evaluate(
     checks += _framework_checks(records, chosen, image_environment, req)
     if serve:
         checks.append(_serve_check(records, req))
+    crashed = _first(records, "python-exit")
+    if crashed is not None:
+        code = int(crashed.get("code", 0))
+        sig = _SIGNALS.get(code - 128, "") if code > 128 else ""
+        checks.append(
+            Check(
+                "python-crash",
+                "the image's Python runs",
+                "fail",
+                f"the image's Python stopped with exit {code}" + (f" ({sig})" if sig else ""),
+                raw[-5:],
+                "see the log lines; `hwdock explain-error` explains known ones",
+            )
+        )
+    if _first(records, "end") is None:
+        checks.append(
+            Check(
+                "finished",
+                "the check ran to the end",
+                "fail",
+                f"the check script stopped early (exit {returncode})",
+                [*raw[-5:], *stderr.strip().splitlines()[-3:]],
+                "raise --timeout if it timed out; otherwise see the log lines",
+            )
+        )
     checks += _log_checks(log_matches)
     return checks
+
+
+_SIGNALS = {
+    4: "SIGILL: illegal instruction",
+    6: "SIGABRT",
+    9: "SIGKILL: out of memory?",
+    11: "SIGSEGV",
+}
 
 
 def _device_checks(
