@@ -209,6 +209,12 @@ def test_matcher_matches_null_pci_address_by_position() -> None:
 # --- the fixtures themselves -------------------------------------------------------------
 
 
+def test_readme_documents_every_finding_code() -> None:
+    readme = (HOSTS / "README.md").read_text()
+    undocumented = sorted(c for c in FINDING_CODES if f"`{c}`" not in readme)
+    assert not undocumented, f"tests/fixtures/hosts/README.md does not explain {undocumented}"
+
+
 def test_every_required_host_is_recorded() -> None:
     names = {p.name for p in FIXTURES}
     assert names >= REQUIRED, f"missing fixtures: {sorted(REQUIRED - names)}"
