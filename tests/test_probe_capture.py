@@ -43,7 +43,7 @@ def test_round_trip_of_a_fake_tree(tmp_path: Path) -> None:
     commands = [
         CommandResult(
             tuple(smi_argv(SMI_FIELDS)),
-            "0, 00000000:B1:00.0, NVIDIA H200, GPU-f00d, 143771, 570.124.06, 9.0\n",
+            "00000000:B1:00.0, NVIDIA H200, 9.0, 143771, 570.124.06, GPU-f00d\n",
         ),
         CommandResult(
             ("docker", "version", "--format", "{{json .}}"),

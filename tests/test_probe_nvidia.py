@@ -33,7 +33,7 @@ def h100_host(tmp_path: Path, n: int = 2, *, smi: bool = True) -> FakeHost:
         )
         h.device(f"/dev/nvidia{i}", major=195, minor=i, mode="0666", gid=0, group="root")
         rows.append(
-            f"{i}, 0000{addr.upper()}, NVIDIA H100 80GB HBM3, GPU-aaaa{i}, 81559, 550.54.15, 9.0"
+            f"0000{addr.upper()}, NVIDIA H100 80GB HBM3, 9.0, 81559, 550.54.15, GPU-aaaa{i}"
         )
     h.device("/dev/nvidiactl", major=195, minor=255, mode="0666", gid=0, group="root")
     if smi:
@@ -81,7 +81,7 @@ def test_old_driver_without_compute_cap_retries(tmp_path: Path) -> None:
     )
     h.command(
         smi_argv(tuple(NO_CC)),
-        "0, 00000000:3B:00.0, Tesla V100-PCIE-16GB, GPU-bbbb, 16130, 418.87.01\n",
+        "00000000:3B:00.0, Tesla V100-PCIE-16GB, 16130, 418.87.01, GPU-bbbb\n",
     )
     r = h.report()
     a = r.accelerators[0]
@@ -97,7 +97,7 @@ def test_smi_not_supported_fields(tmp_path: Path) -> None:
     h.pci("0000:01:00.0", "0x10de", "0x2684", "0x030000", driver="nvidia")
     h.command(
         smi_argv(SMI_FIELDS),
-        "0, 00000000:01:00.0, NVIDIA GeForce RTX 4090, GPU-c, [N/A], 570.86.15, [Not Supported]\n",
+        "00000000:01:00.0, NVIDIA GeForce RTX 4090, [Not Supported], [N/A], 570.86.15, GPU-c\n",
     )
     r = h.report()
     a = r.accelerators[0]
@@ -187,7 +187,7 @@ def test_wsl_gpu_from_nvidia_smi(tmp_path: Path) -> None:
     h.device("/dev/dxg", major=10, minor=63, mode="0666", gid=0, group="root")
     h.command(
         smi_argv(SMI_FIELDS),
-        "0, 00000000:01:00.0, NVIDIA GeForce RTX 4090, GPU-dddd, 24564, 551.61, 8.9\n",
+        "00000000:01:00.0, NVIDIA GeForce RTX 4090, 8.9, 24564, 551.61, GPU-dddd\n",
     )
     r = h.report()
     assert r.wsl is True

@@ -211,7 +211,7 @@ def test_information_never_raises(text: str) -> None:
 
 def test_smi_csv() -> None:
     (g,) = parse_smi_csv(
-        "3, 00000000:C1:00.0, NVIDIA H200, GPU-e1, 143771, 570.124.06, 9.0\ngarbage line\n, , , , , , \n"
+        "00000000:C1:00.0, NVIDIA H200, 9.0, 143771, 570.124.06, GPU-e1\ngarbage line\n, , , , , \n"
     )
     assert (g.pci_address, g.name, g.compute_capability, g.memory_total_bytes) == (
         "0000:c1:00.0",
@@ -245,7 +245,7 @@ def test_smi_csv_never_raises(text: str) -> None:
 )
 def test_smi_csv_roundtrip(rows: list[tuple[int, int, int, str, int]]) -> None:
     text = "".join(
-        f"0, 00000000:{b:02X}:{d:02X}.{f}, {n}, GPU-x, {m}, 550.1, 8.0\n" for b, d, f, n, m in rows
+        f"00000000:{b:02X}:{d:02X}.{f}, {n}, 8.0, {m}, 550.1, GPU-x\n" for b, d, f, n, m in rows
     )
     got = parse_smi_csv(text, SMI_FIELDS)
     assert [(g.pci_address, g.name, g.memory_total_bytes) for g in got] == [

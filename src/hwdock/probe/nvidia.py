@@ -17,15 +17,7 @@ PROC_VERSION = "/proc/driver/nvidia/version"
 SYS_VERSION = "/sys/module/nvidia/version"
 PROC_GPUS = "/proc/driver/nvidia/gpus"
 # The argv is the contract with recorded captures (tests/fixtures/hosts/README.md): keep it.
-SMI_FIELDS = (
-    "index",
-    "pci.bus_id",
-    "name",
-    "uuid",
-    "memory.total",
-    "driver_version",
-    "compute_cap",
-)
+SMI_FIELDS = ("pci.bus_id", "name", "compute_cap", "memory.total", "driver_version", "uuid")
 MIB = 1024 * 1024
 
 _NVRM = re.compile(
@@ -172,8 +164,8 @@ def collect(ctx: Context) -> None:
         )
     if cuda_from_api:
         driver.cuda_driver_version = cuda_from_api
-    elif driver.version and not jetson and not ctx.report.wsl:
-        entry = tables.cuda_for_driver(driver.version)
+    elif driver.version and not jetson:
+        entry = tables.cuda_for_driver(driver.version, windows=ctx.report.wsl)
         if entry is not None:
             driver.cuda_driver_version = entry["version"]
     if driver.version is None and nvidia and not jetson:
