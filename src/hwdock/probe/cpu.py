@@ -151,6 +151,8 @@ def collect(ctx: Context) -> None:
         if per_socket and siblings:
             cpu.physical_cores = online * per_socket // siblings
             cpu.sockets = max(1, online // siblings)
+        elif cpu.architecture != "x86_64":
+            cpu.physical_cores = online  # no SMT on the Arm cores we know of
     if text is not None and cpu.logical_cores is None:
         ctx.warn("cpuinfo-unparsed", "/proc/cpuinfo lists no processors", evidence=[text[:200]])
     mem = parse_meminfo(ctx.read("/proc/meminfo"))

@@ -130,6 +130,8 @@ def collect(ctx: Context) -> None:
         driver.flavor = module.flavor
     if jetson:
         driver.flavor = "jetson"
+    elif ctx.report.wsl and driver.flavor is None:
+        driver.flavor = "wsl"  # the Windows driver, reached through /dev/dxg
     cuda_from_api = None
     if ctx.use_nvml and ctx.runner.live:
         cuda_from_api = _nvml(ctx, driver)
