@@ -104,3 +104,10 @@ def test_jetson_socs_and_vendors() -> None:
     assert tables.jetson_soc(["raspberrypi,4"]) is None
     assert tables.vendor("0x1002")["key"] == "amd"
     assert tables.vendor("0x1a03")["accelerator"] is False
+
+
+def test_cuda_for_windows_driver_under_wsl() -> None:
+    assert tables.cuda_for_driver("551.88", windows=True)["version"] == "12.4"
+    assert tables.cuda_for_driver("536.99", windows=True)["version"] == "12.2"
+    assert tables.cuda_for_driver("551.88")["version"] == "12.4"
+    assert tables.cuda_for_driver("527.40", windows=True)["version"] == "11.8"
