@@ -53,6 +53,7 @@ FINDING_CODES = {
     "igpu-present",
     "nvml-unavailable",
     "compute-cap-from-table",
+    "gpu-driver-not-bound",
 }
 
 # Lists of objects are matched by the first of these keys the expected item carries.
