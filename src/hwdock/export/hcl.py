@@ -203,13 +203,8 @@ class _Reader:
                 if depth == 0:
                     return
                 depth -= 1
-            elif c == "\n" and depth == 0:
+            elif depth == 0 and (c in "\n," or c == "#" or s.startswith("//", self.i)):
                 return
-            elif c == "," and depth == 0:
-                return
-            elif c == "#" or s.startswith("//", self.i):
-                if depth == 0:
-                    return
             self.i += 1
 
     def primary(self) -> Any:

@@ -30,9 +30,14 @@ def quote(s: str) -> str:
             out.append("\\n")
         elif ch == "\t":
             out.append("\\t")
-        elif code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F or code in (0x2028, 0x2029):
-            out.append(f"\\u{code:04x}")
-        elif 0xD800 <= code <= 0xDFFF or code in (0xFEFF, 0xFFFE, 0xFFFF):
+        elif (
+            code < 0x20
+            or code == 0x7F
+            or 0x80 <= code <= 0x9F
+            or code in (0x2028, 0x2029)
+            or 0xD800 <= code <= 0xDFFF
+            or code in (0xFEFF, 0xFFFE, 0xFFFF)
+        ):
             out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
