@@ -294,6 +294,9 @@ def export_compose(
     debug: DebugOpt = False,
     port: PortOpt = 8000,
     out: OutOpt = None,
+    v1: Annotated[
+        bool, typer.Option("--compose-v1", help="Only what docker-compose 1.x reads.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """A Compose file: devices, groups, shm, GPU reservations, model volume, HF_TOKEN by name."""
@@ -301,7 +304,7 @@ def export_compose(
 
     common = _common(recipe, platform, gpu, model, customize, build_arg, target, tag, debug, port)
     the_plan, _ = _resolve_plan(plan, host, source, common)
-    res = render_compose(the_plan)
+    res = render_compose(the_plan, v1=v1)
     _emit("compose", res.text, out, as_json, res.notes, extra={"service": res.service})
 
 

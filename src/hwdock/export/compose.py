@@ -64,7 +64,9 @@ def _gpu_reservation(gpus: str) -> dict[str, Any]:
     return res
 
 
-def render_compose(plan: Plan, *, build: bool = True) -> ComposeResult:
+def render_compose(plan: Plan, *, build: bool = True, v1: bool = False) -> ComposeResult:
+    """The Compose file. `v1=True` keeps to what docker-compose 1.x reads: no build secrets
+    (the Compose Specification's `build.secrets` and `secrets.<name>.environment` came later)."""
     if plan.run is None:
         from hwdock.errors import InputError
 
@@ -79,6 +81,13 @@ def render_compose(plan: Plan, *, build: bool = True) -> ComposeResult:
     build_steps = [s for s in plan.steps if s.action == "build"]
     if build and build_steps and build_steps[-1].image == spec.image:
         section, secrets = _build_section(build_steps[-1])
+        if v1 and secrets:
+            del section["secrets"]
+            notes.append(
+                f"docker-compose 1.x has no build secrets: {', '.join(secrets)} not passed to "
+                "the build (use `docker compose` v2, or hwdock build)"
+            )
+            secrets = []
         svc["build"] = section
         if len(build_steps) > 1:
             earlier = ", ".join(s.image for s in build_steps[:-1])

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import shlex
 
+from hwdock.errors import InputError
 from hwdock.export.argv import build_argv, inspect_argv, pull_argv, run_argv
 from hwdock.plan.model import ImageStep, Plan
 
 
 def _line(argv: list[str]) -> str:
+    for a in argv:
+        if "\0" in a:
+            raise InputError(
+                f"a value contains a NUL byte, which no command line can carry: {a!r}",
+                hint="fix the name or path in the plan",
+            )
     return " ".join(shlex.quote(a) for a in argv)
 
 
