@@ -252,12 +252,13 @@ class _Reader:
         return Raw(s[start : self.i].strip())
 
     def list_(self) -> list[Any]:
+        opened = self.i
         self.i += 1
         items: list[Any] = []
         while True:
             self.skip()
             if self.i >= len(self.s):
-                raise self.error("unterminated list")
+                raise self.error("this list is not closed (missing ']')", opened)
             if self.s[self.i] == "]":
                 self.i += 1
                 return items
@@ -267,12 +268,13 @@ class _Reader:
                 self.i += 1
 
     def object_(self) -> dict[str, Any]:
+        opened = self.i
         self.i += 1
         obj: dict[str, Any] = {}
         while True:
             self.skip()
             if self.i >= len(self.s):
-                raise self.error("unterminated object")
+                raise self.error("this object is not closed (missing '}')", opened)
             if self.s[self.i] == "}":
                 self.i += 1
                 return obj

@@ -69,7 +69,7 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtKMGT]?)[iI]?[bB]?\s*$")
 
 def k8s_quantity(size: str) -> str:
     """Docker's `16g` as a Kubernetes quantity (`16Gi`)."""
-    m = _SIZE.match(size)
+    m = _SIZE.fullmatch(size)
     if not m:
         from hwdock.errors import InputError
 

@@ -47,7 +47,7 @@ def quote(s: str) -> str:
 
 def _key(k: Any) -> str:
     k = str(k)
-    if _PLAIN_KEY.match(k) and k.lower() not in _AMBIGUOUS:
+    if _PLAIN_KEY.fullmatch(k) and k.lower() not in _AMBIGUOUS:
         return k
     return quote(k)
 
