@@ -34,7 +34,8 @@ def need_compose() -> list[str]:
     cli = compose_cli()
     if cli is None:
         eng.need(
-            "neither docker-compose nor `docker compose` is installed (apt-get install docker-compose)"
+            "neither docker-compose nor `docker compose` is installed "
+            "(apt-get install docker-compose)"
         )
     assert cli is not None
     return cli

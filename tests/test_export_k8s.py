@@ -151,6 +151,7 @@ def test_hostile_names_become_valid_dns_labels(name: str) -> None:
     res = render_k8s(rocm_plan(name=name))
     deploy, svc = validate_all(res.text)
     got = deploy["metadata"]["name"]
+    assert svc["metadata"]["name"] == got
     assert got == dns1123_label(name)[0]
     import re
 
