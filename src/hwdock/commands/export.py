@@ -64,24 +64,20 @@ def _build_args(items: list[str]) -> dict[str, str]:
 
 
 def _read_host(path: Path | None) -> Any:
-    from hwdock.errors import UsageError
+    """The host report: from a file or capture directory, else probed here and now."""
     from hwdock.fleet.inventory import read_report
 
     if path is not None:
         return read_report(path)
-    import importlib
+    import os
 
-    for mod_name, fn_name in (("hwdock.probe", "probe_host"), ("hwdock.probe", "probe")):
-        try:
-            fn = getattr(importlib.import_module(mod_name), fn_name, None)
-        except ImportError:
-            fn = None
-        if callable(fn):
-            return fn()
-    raise UsageError(
-        "this hwdock cannot probe the host here",
-        hint="pass --host report.json (made with `hwdock probe --json`)",
-    )
+    from hwdock.probe.access import ENV_KEPT
+    from hwdock.probe.host import live_user, probe_host
+    from hwdock.probe.root import Root
+    from hwdock.probe.runner import LiveRunner
+
+    env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
+    return probe_host(Root("/"), LiveRunner(), env, live_user())
 
 
 def _plan_options(**kw: Any) -> Any:

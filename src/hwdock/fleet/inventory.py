@@ -25,25 +25,10 @@ class FleetHost:
 
 
 def _from_capture(path: Path) -> HostReport:
-    """Replay a capture directory with the probe (hwdock.probe), when it offers replay."""
-    import importlib
+    """Replay a capture directory with the probe (`hwdock probe --from DIR`)."""
+    from hwdock.probe.capture import replay
 
-    for mod_name, fn_name in (
-        ("hwdock.probe", "probe_capture"),
-        ("hwdock.probe.capture", "probe_capture"),
-        ("hwdock.probe.replay", "probe_capture"),
-    ):
-        try:
-            fn = getattr(importlib.import_module(mod_name), fn_name, None)
-        except ImportError:
-            fn = None
-        if fn is not None:
-            return fn(path)
-    raise InputError(
-        "capture directories need the probe's replay, which this hwdock lacks",
-        path=str(path),
-        hint=f"run `hwdock probe --from {path} --json > host.json` and pass the JSON file",
-    )
+    return replay(path)
 
 
 def read_report(path: Path) -> HostReport:
