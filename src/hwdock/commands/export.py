@@ -300,7 +300,7 @@ def export_compose(
 
     common = _common(recipe, platform, gpu, model, customize, build_arg, target, tag, debug, port)
     the_plan, _ = _resolve_plan(plan, host, source, common)
-    res = render_compose(the_plan, v1=v1)
+    res = render_compose(the_plan, v1=v1, compose_dir=out.parent if out else Path.cwd())
     _emit("compose", res.text, out, as_json, res.notes, extra={"service": res.service})
 
 

@@ -7,7 +7,9 @@ its value from the environment of `docker compose up`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hwdock.export import yamltext
@@ -33,8 +35,16 @@ def container_port(spec: RunSpec) -> int:
     return spec.ports[0][1] if spec.ports else DEFAULT_PORT
 
 
-def _build_section(step: ImageStep) -> tuple[dict[str, Any], list[str]]:
-    build: dict[str, Any] = {"context": _esc(step.context or ".")}
+def _context(step: ImageStep, base: Path | None) -> str:
+    """The build context as Compose resolves it: relative to the Compose file's directory."""
+    ctx = step.context or "."
+    if base is None:
+        return ctx
+    return os.path.relpath(os.path.abspath(ctx), os.path.abspath(base))
+
+
+def _build_section(step: ImageStep, base: Path | None) -> tuple[dict[str, Any], list[str]]:
+    build: dict[str, Any] = {"context": _esc(_context(step, base))}
     if step.generated_dockerfile is not None:
         build["dockerfile_inline"] = _esc(step.generated_dockerfile)
     elif step.dockerfile:
@@ -64,9 +74,12 @@ def _gpu_reservation(gpus: str) -> dict[str, Any]:
     return res
 
 
-def render_compose(plan: Plan, *, build: bool = True, v1: bool = False) -> ComposeResult:
+def render_compose(
+    plan: Plan, *, build: bool = True, v1: bool = False, compose_dir: Path | None = None
+) -> ComposeResult:
     """The Compose file. `v1=True` keeps to what docker-compose 1.x reads: no build secrets
-    (the Compose Specification's `build.secrets` and `secrets.<name>.environment` came later)."""
+    (the Compose Specification's `build.secrets` and `secrets.<name>.environment` came later).
+    `compose_dir`: where the file will live; the build context is made relative to it."""
     if plan.run is None:
         from hwdock.errors import InputError
 
@@ -80,7 +93,7 @@ def render_compose(plan: Plan, *, build: bool = True, v1: bool = False) -> Compo
     secrets: list[str] = []
     build_steps = [s for s in plan.steps if s.action == "build"]
     if build and build_steps and build_steps[-1].image == spec.image:
-        section, secrets = _build_section(build_steps[-1])
+        section, secrets = _build_section(build_steps[-1], compose_dir)
         if v1 and secrets:
             del section["secrets"]
             notes.append(
