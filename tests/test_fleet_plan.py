@@ -299,3 +299,59 @@ def test_cli_error_writes_nothing(tmp_path: Path, capsys, patched_planner: None)
     assert "two hosts are named 'dup'" in err
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["host0.json", "host1.json"]
+
+
+def test_capture_directory_as_a_host(tmp_path: Path, capsys, patched_planner: None) -> None:
+    """A `hwdock capture` of this (GPU-less) machine joins the fleet as a CPU host."""
+    from hwdock.probe.capture import replay
+
+    cap = tmp_path / "cap"
+    code, _, err = run_cli(["capture", str(cap)], capsys)
+    assert code == 0, err
+    report = replay(cap)
+    gpu_host = write_reports(tmp_path, [nvidia_host("h100", "9.0")])[0]
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(
+        ["fleet", "plan", str(cap), str(gpu_host), "--out", str(out), "--json"], capsys
+    )
+    assert code == 0, err
+    doc = json.loads(stdout)
+    rows = {h["host"]: h for h in doc["hosts"]}
+    assert rows["h100"]["variant"] == "cuda-sm90"
+    me = rows[report.hostname]
+    if report.cpu.isa_level in ("avx512", "avx2", "avx", "sse4.2"):
+        assert me["variant"] == f"cpu-{report.cpu.isa_level}"
+    else:
+        assert me["variant"] is None and "ISA" in me["image"]
+
+
+def test_hostile_host_names_stay_data(tmp_path: Path, capsys, patched_planner: None) -> None:
+    names = ["web 01 ☃", 'it\'s "$(id)"', "x\ny"]
+    reports = [nvidia_host(n, "9.0") for n in names]
+    paths = write_reports(tmp_path, reports)
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(
+        ["fleet", "plan", *map(str, paths), "--out", str(out), "--json"], capsys
+    )
+    assert code == 0, err
+    doc = json.loads(stdout)
+    assert sorted(h["host"] for h in doc["hosts"]) == sorted(names)
+    assert doc["variants"][0]["name"] == "cuda-sm90"
+    for f in (out / "k8s").iterdir():
+        for d in yaml.safe_load_all(f.read_text()):
+            kv.validate(d, "1.37.0", strict=True)
+
+
+def test_a_variant_the_planner_refuses_is_excluded_with_its_reason() -> None:
+    from hwdock.errors import HwdockError
+
+    def picky(host):
+        if any(a.vendor == "amd" for a in host.accelerators):
+            raise HwdockError("no ROCm base image covers gfx1100 and gfx942")
+        return fake_planner(host)
+
+    fp = plan_fleet(hosts(), picky)
+    excluded = {e.host: e.reason for e in fp.excluded}
+    assert set(excluded) == {"mi300-a", "mi300-b", "w7900"}
+    assert all("no ROCm base image" in r for r in excluded.values())
+    assert all(v.needs.platform != "rocm" for v in fp.variants)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hwdock.errors import HwdockError
 from hwdock.export.bake import BakeFile, Variant, build_bake
 from hwdock.export.hcl import Body
 from hwdock.export.k8s import K8sOptions, Placement, render_k8s
@@ -167,12 +168,17 @@ def plan_fleet(
     images: dict[str, str] = {}
     for g in groups:
         name = _variant_name(g.needs, taken)
+        try:
+            plan = planner(representative(g, reports))
+        except HwdockError as err:
+            excluded += [Exclusion(h, f"no plan for its variant: {err.message}") for h in g.hosts]
+            continue
         taken.add(name)
-        plan = planner(representative(g, reports))
+        for v in plan.verdicts:
+            if v.severity == "error":
+                notes.append(f"variant {name}: {v.message}")
         image = plan.final_image
         if image is None:
-            from hwdock.errors import HwdockError
-
             raise HwdockError(f"the plan for variant {name} produces no image")
         if image in images:
             repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
