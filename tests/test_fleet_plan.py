@@ -355,3 +355,20 @@ def test_a_variant_the_planner_refuses_is_excluded_with_its_reason() -> None:
     assert set(excluded) == {"mi300-a", "mi300-b", "w7900"}
     assert all("no ROCm base image" in r for r in excluded.values())
     assert all(v.needs.platform != "rocm" for v in fp.variants)
+
+
+def test_rerun_replaces_manifests_of_vanished_variants(
+    tmp_path: Path, capsys, patched_planner: None
+) -> None:
+    out = tmp_path / "out"
+    first = write_reports(tmp_path, [nvidia_host("h100", "9.0"), cpu_host("c1")])
+    assert run_cli(["fleet", "plan", *map(str, first), "--out", str(out)], capsys)[0] == 0
+    assert (out / "k8s" / "vllm-cpu-avx512.yaml").exists()
+    (out / "README.txt").write_text("mine")  # not hwdock's: left alone
+    second = tmp_path / "only-gpu"
+    second.mkdir()
+    paths = write_reports(second, [nvidia_host("h100", "9.0")])
+    assert run_cli(["fleet", "plan", *map(str, paths), "--out", str(out)], capsys)[0] == 0
+    assert sorted(p.name for p in (out / "k8s").iterdir()) == ["vllm-cuda-sm90.yaml"]
+    assert (out / "README.txt").read_text() == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

@@ -445,7 +445,7 @@ def fleet_plan(
     doc["bake_notes"] = bake.notes
     doc["files"] = sorted(files)
     files["fleet.json"] = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    write_tree(out, files)
+    write_tree(out, files, owned_dirs=("k8s",))
     if as_json:
         from hwdock.jsonout import dump
 

@@ -173,6 +173,8 @@ def build_bake(
                     f"target {name} builds {step.image}, which hwdock would skip when it is "
                     "already present; bake always builds it (drop it from contexts to reuse yours)"
                 )
+    if not finals:
+        notes.append("the plan builds nothing (it pulls or reuses its image): no targets")
     if project is not None and not inherited:
         notes.append(
             f"no target in {project_path or 'the project bake file'} builds the same Dockerfile "

@@ -42,8 +42,15 @@ def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
 
 
 def write_tree(
-    out_dir: Path, files: dict[str, str], *, executable: set[str] = frozenset()
+    out_dir: Path,
+    files: dict[str, str],
+    *,
+    executable: frozenset[str] = frozenset(),
+    owned_dirs: tuple[str, ...] = (),
 ) -> list[Path]:
+    """Write `files` (relative path → text) under `out_dir`. Subdirectories named in
+    `owned_dirs` belong to hwdock: they are swapped whole, so files of an earlier run that
+    this run did not write (a variant that no longer exists) do not linger."""
     out_dir = Path(out_dir)
     for rel in files:
         _check_rel(rel)
@@ -63,10 +70,23 @@ def write_tree(
         if not out_dir.exists():
             os.rename(tmp, out_dir)
             return [out_dir / rel for rel in files]
+        for owned in owned_dirs:
+            _check_rel(owned)
+            new, cur = tmp / owned, out_dir / owned
+            if not new.is_dir():
+                continue
+            old = tmp / f".old-{Path(owned).name}"
+            if cur.exists():
+                os.rename(cur, old)
+            cur.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(new, cur)
         for rel in files:
+            src = tmp / rel
+            if not src.exists():  # moved with its owned directory
+                continue
             dest = out_dir / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp / rel, dest)
+            os.replace(src, dest)
         return [out_dir / rel for rel in files]
     except OSError as e:
         raise HwdockError(f"could not write {out_dir}: {e.strerror or e}") from e
