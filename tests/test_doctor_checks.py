@@ -339,3 +339,14 @@ def test_checks_do_not_mutate_their_inputs() -> None:
     before = (dataclasses.asdict(host), dataclasses.asdict(plan))
     run_checks(host, plan)
     assert (dataclasses.asdict(host), dataclasses.asdict(plan)) == before
+
+
+def test_gpu_without_a_bound_driver_fails() -> None:
+    host = rx7900_with_igpu()
+    host.accelerators[1].kernel_driver = None
+    host.accelerators[1].render_node = None
+    checks = by_id(run_checks(host, rocm_plan(host, [DGPU])))
+    assert checks["gpu"].status == "fail" and "no kernel driver bound" in checks["gpu"].message
+    assert "modprobe amdgpu" in (checks["gpu"].fix or "")
+    assert checks["device-access"].status == "fail"
+    assert checks["driver"].status == "skip"

@@ -41,6 +41,11 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"buildkit": "warn", "device-access": "warn"},
     ),
     "mi300x-8": ({}, {}),
+    # amdgpu is loaded but bound to none of the eight GPUs: no render nodes
+    "mi300x-unbound": (
+        {"gpu": "fail", "device-access": "fail"},
+        {"gpu": "fail", "device-access": "fail"},
+    ),
     "rtx4090": ({}, {"plan:driver-minor-compat": "warn"}),
     # ROCR_VISIBLE_DEVICES=0 hides the gfx1036 iGPU;
     # HSA_OVERRIDE_GFX_VERSION=11.0.0 is the 7900 XTX's own target

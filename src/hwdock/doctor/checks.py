@@ -228,6 +228,26 @@ def _check_gpu_present(ctx: _Context) -> list[Check]:
             )
         ]
     names = [f"{a.key} {a.name or a.device_id or ''}".strip() for a in ctx.chosen]
+    unbound = [
+        a
+        for a in ctx.chosen
+        if a.pci_address and not a.kernel_driver and not (ctx.host.wsl or ctx.host.jetson_release)
+    ]
+    if unbound:
+        vendor = unbound[0].vendor
+        return [
+            Check(
+                "gpu",
+                title,
+                "fail",
+                f"{len(unbound)} of the chosen GPUs have no kernel driver bound "
+                f"({', '.join(a.key for a in unbound[:4])}{' …' if len(unbound) > 4 else ''}): "
+                "no render node, containers cannot use them",
+                [f"{a.key}: driver=None" for a in unbound[:8]],
+                _MISSING_FIX.get(vendor, "bind the GPU to its kernel driver")
+                + "; `dmesg` says why the driver did not bind",
+            )
+        ]
     return [Check("gpu", title, "ok", f"{len(ctx.chosen)} chosen", evidence=names)]
 
 
@@ -373,6 +393,15 @@ def _check_device_access(ctx: _Context) -> list[Check]:
     run = ctx.plan.run if ctx.plan else None
     results: list[tuple[Status, str, str | None]] = []
     evidence: list[str] = []
+    for a in ctx.chosen:
+        if a.vendor == "amd" and ctx.platform == "rocm" and not a.render_node:
+            results.append(
+                (
+                    "fail",
+                    f"{a.key} has no render node (is amdgpu bound to it?)",
+                    _MISSING_FIX["amd"],
+                )
+            )
     for path, vendor in paths:
         da = ctx.access(path)
         if da is None:
@@ -556,15 +585,10 @@ def _check_driver(ctx: _Context) -> list[Check]:
         ev = [f"amdgpu {driver.version} ({driver.flavor})" if driver else "amdgpu version unknown"]
         if found:
             ev.append(f"image ROCm {found[1]} ({found[0]})")
-        if not any(a.kernel_driver == "amdgpu" or a.gfx_target for a in amd) and driver is None:
+        if not any(a.kernel_driver == "amdgpu" for a in amd):
             checks.append(
                 Check(
-                    "driver",
-                    title,
-                    "fail",
-                    "the amdgpu driver is not bound to the GPU",
-                    ev,
-                    _MISSING_FIX["amd"],
+                    "driver", title, "skip", "amdgpu is not bound to the chosen GPUs (see gpu)", ev
                 )
             )
         else:
