@@ -72,3 +72,18 @@ def test_host_and_capture_together_is_a_usage_error(tmp_path: Path) -> None:
     out = _doctor("--host", "a.json", "--from", str(tmp_path))
     assert out.returncode == 2
     assert "not both" in out.stderr
+
+
+def test_source_and_capture_make_the_plan() -> None:
+    from tests.conftest import FIXTURES, HOSTS
+
+    out = _doctor(
+        str(FIXTURES / "trees" / "vllm-current"), "--from", str(HOSTS / "strix-halo"), "--json"
+    )
+    assert out.returncode == 1, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["plan"]["platform"] == "rocm"
+    assert doc["host_source"].startswith("capture:")
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert checks["plan:rocm-too-old"]["status"] == "fail"
+    assert "gfx1151" in checks["plan:rocm-too-old"]["message"]
