@@ -354,3 +354,20 @@ def test_python_crash_and_early_stop_are_failures() -> None:
     stopped = _eval(_records(PY)[:-1], stderr="timed out after 5s")
     assert stopped["finished"].status == "fail"
     assert "timed out after 5s" in stopped["finished"].evidence
+
+
+def test_missing_bind_mounts_are_left_out_and_reported() -> None:
+    from hwdock.plan.model import Mount
+
+    spec = RunSpec(
+        image="x",
+        mounts=[
+            Mount("/models/absent", "/models", read_only=True),
+            Mount("hwdock-hf-cache", "/root/.cache/huggingface", kind="volume"),
+        ],
+    )
+    req = v.prepare("img", spec, exists=lambda p: False)
+    assert [m.kind for m in req.spec.mounts] == ["volume"]
+    assert req.skipped_mounts == ["/models/absent"]
+    checks = _eval(_records(), req=req)
+    assert checks["mounts"].status == "warn" and "/models/absent" in checks["mounts"].message

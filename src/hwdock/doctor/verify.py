@@ -105,6 +105,7 @@ class VerifyRequest:
     serve_port: int | None = None
     health_path: str = "/health"
     entrypoint: str = "/bin/sh"  # replaces the image's ENTRYPOINT with our check script
+    skipped_mounts: list[str] = field(default_factory=list)  # bind sources this host lacks
 
 
 def prepare(
@@ -129,7 +130,11 @@ def prepare(
         else:
             missing.append(host_path(d))
     expected = [container_path(d) for d in devices]
-    new = dataclasses.replace(spec, image=image, name=None, devices=devices, ports=[])
+    mounts = [m for m in spec.mounts if m.kind != "bind" or exists(m.source)]
+    skipped = [m.source for m in spec.mounts if m not in mounts]
+    new = dataclasses.replace(
+        spec, image=image, name=None, devices=devices, ports=[], mounts=mounts
+    )
     serve_cmd: list[str] = []
     if serve:
         config = image_config or {}
@@ -148,6 +153,7 @@ def prepare(
         serve_command=serve_cmd,
         serve_port=port if serve else None,
         health_path=spec.health_path or "/health",
+        skipped_mounts=skipped,
     )
 
 
@@ -242,6 +248,17 @@ def evaluate(
         )
     )
     checks += _device_checks(records, req, start)
+    if req.skipped_mounts:
+        checks.append(
+            Check(
+                "mounts",
+                "the plan's mounts",
+                "warn",
+                "left out bind mount(s) whose source is missing here: "
+                + ", ".join(req.skipped_mounts),
+                fix="create them or pass the right --model path to the plan",
+            )
+        )
     if chosen is None:
         chosen = chosen_accelerators(host, plan)
     checks += _framework_checks(records, chosen, image_environment, req)
