@@ -328,3 +328,41 @@ def test_torch_that_sees_no_gpu_is_the_no_device_finding(
     gpu = checks["gpu-visible"]
     assert gpu["status"] == "fail" and "torch sees no GPU" in gpu["message"]
     assert checks["kernel"]["status"] == "skip"
+
+
+def test_plan_run_flags_are_used(
+    docker_cli: str, images: dict[str, str], fake_dev: Path, tmp_path: Path
+) -> None:
+    from hwdock.plan.model import Plan, RunSpec
+
+    host = rx7900_with_igpu()
+    plan = Plan(
+        recipe="vllm",
+        platform="rocm",
+        route="build",
+        accelerators=["0000:03:00.0"],
+        run=RunSpec(
+            image=images["arch"],
+            devices=["/dev/kfd", "/dev/dri/renderD128"],
+            group_add=[4242],
+            env={"HIP_VISIBLE_DEVICES": "0"},
+            ports=[(18000, 8000)],
+        ),
+    )
+    hpath, ppath = tmp_path / "h.json", tmp_path / "p.json"
+    hpath.write_text(json.dumps(host.to_dict()))
+    ppath.write_text(json.dumps(plan.to_dict()))
+    out = subprocess.run(
+        [sys.executable, "-m", "hwdock", "verify", images["arch"], "--engine", docker_cli,
+         "--host", str(hpath), "--plan", str(ppath), "--json",
+         "--device", f"{fake_dev}:/dev/kfd", "--device", f"{fake_dev}:/dev/dri/renderD128"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    doc = json.loads(out.stdout)
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert doc["run"]["group_add"] == [4242]
+    assert checks["groups"]["status"] == "ok", checks["groups"]
+    assert "4242" in checks["groups"]["evidence"][0]
+    assert checks["device:/dev/kfd"]["status"] == "ok"
+    assert checks["arch-coverage"]["status"] == "fail"  # gfx1100 vs gfx90a;gfx942
+    assert out.returncode == 1
