@@ -50,6 +50,8 @@ def test_entry_is_complete(entry: known_errors.KnownError) -> None:
     assert entry.source.startswith("https://")
     assert entry.examples, "every entry carries at least one real excerpt"
     assert all(src.startswith("https://") for _t, src in entry.examples)
+    for p in entry.patterns:
+        assert "\\s" not in p.pattern, f"{entry.id}: \\s can cross lines; use [ \\t]"
     groups = {g for p in entry.patterns for g in p.groupindex}
     for template in (entry.cause, entry.fix):
         names = {n for _l, n, _s, _c in string.Formatter().parse(template) if n}
@@ -156,3 +158,36 @@ def test_cli_missing_file_is_an_input_error() -> None:
     assert out.returncode == 3
     assert "/nonexistent/build.log" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def _reference(text: str) -> list[tuple[str, int, int]]:
+    """The obvious line-by-line matcher, to check the fast one against."""
+    out = []
+    lines = text.split("\n")
+    for entry in known_errors.table():
+        hits = [i for i, line in enumerate(lines, 1) if any(p.search(line) for p in entry.patterns)]
+        if hits:
+            out.append((entry.id, hits[0], len(hits)))
+    return sorted(out, key=lambda x: x[1])
+
+
+FRAGMENTS = [text for e in known_errors.table() for text, _ in e.examples] + [
+    "INFO ok", "  Killed", "Killed", "exit code: 1", "HIP ERROR: INVALID DEVICE FUNCTION", "",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=40)), max_size=12))
+def test_fast_matcher_agrees_with_the_obvious_one(parts: list[str]) -> None:
+    text = "\n".join(parts)
+    got = [(m.id, m.line, m.count) for m in known_errors.match_text(text)]
+    assert got == _reference(text)
+
+
+@pytest.mark.parametrize("entry", known_errors.table(), ids=lambda e: e.id)
+def test_needles_are_in_every_example(entry: known_errors.KnownError) -> None:
+    for text, _src in entry.examples:
+        for p in entry.patterns:
+            need = known_errors.needle(p.pattern)
+            if p.search(text) and need:
+                assert need in text.lower()

@@ -7,6 +7,7 @@ the entry's cause and fix. Used by `hwdock explain-error`, and by verify and bui
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ def table() -> tuple[KnownError, ...]:
                 id=e["id"],
                 title=e["title"],
                 category=e.get("category", "other"),
-                patterns=tuple(re.compile(p, re.IGNORECASE) for p in e["patterns"]),
+                patterns=tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in e["patterns"]),
                 cause=e["cause"],
                 fix=e["fix"],
                 source=e["source"],
@@ -102,42 +103,83 @@ def table() -> tuple[KnownError, ...]:
 
 
 _MAX_TEXT = 240
+_OPTIONAL_GROUP = re.compile(r"\((?:[^()\\]|\\.)*\)[?*]")
+_CLASS = re.compile(r"\[(?:[^\]\\]|\\.)*\]")
+_ESCAPE = re.compile(r"\\.")
+
+
+@cache
+def needle(pattern: str) -> str | None:
+    """A lower-case literal every match of `pattern` contains, or None when unsure.
+
+    Optional groups and characters, character classes, group syntax and escapes are
+    dropped first; the longest run of plain text left (at least 4 characters) must then
+    be part of any match. Patterns with alternation get no needle.
+    """
+    if "|" in pattern:
+        return None
+    rest, prev = pattern, None
+    while prev != rest:  # innermost optional groups first
+        prev, rest = rest, _OPTIONAL_GROUP.sub("\x00", rest)
+    rest = _CLASS.sub("\x00", rest)
+    rest = re.sub(r"\(\?P<\w+>|\(\?:|[()]", "\x00", rest)
+    rest = _ESCAPE.sub("\x00", rest)
+    rest = re.sub(r".[?*]|.\{\d*,?\d*\}|[.^$+]", "\x00", rest)
+    runs = [r.strip() for r in re.findall(r"[A-Za-z0-9_ /:,'\"=<>-]{4,}", rest)]
+    runs = [r for r in runs if len(r) >= 4]
+    return max(runs, key=len).lower() if runs else None
 
 
 def match_text(text: str, entries: tuple[KnownError, ...] | None = None) -> list[ErrorMatch]:
-    """Every known error found in `text`, in the order of their first occurrence."""
+    """Every known error found in `text`, in the order of their first occurrence.
+
+    Each pattern scans the whole text once (multi-line mode, so `^`, `$` and `.` stay within
+    a line); line numbers come from the newline offsets. Fast on logs of many megabytes.
+    """
     entries = table() if entries is None else entries
-    found: dict[str, ErrorMatch] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    lower = text.lower()
+    newlines: list[int] | None = None
+    found: list[ErrorMatch] = []
+    for entry in entries:
+        lines: dict[int, re.Match[str]] = {}
+        for pattern in entry.patterns:
+            need = needle(pattern.pattern)
+            if need and need not in lower:
+                continue  # the pattern cannot match: skip the (slow, case-insensitive) scan
+            for m in pattern.finditer(text):
+                if newlines is None:
+                    newlines = [n.start() for n in re.finditer("\n", text)]
+                lineno = bisect.bisect_left(newlines, m.start()) + 1
+                if lineno not in lines or m.start() < lines[lineno].start():
+                    lines[lineno] = m
+        if not lines:
             continue
-        for entry in entries:
-            for pattern in entry.patterns:
-                m = pattern.search(line)
-                if m is None:
-                    continue
-                hit = found.get(entry.id)
-                if hit is not None:
-                    hit.count += 1
-                    break
-                captures = {k: v for k, v in m.groupdict().items() if v is not None}
-                shown = line.strip()
-                if len(shown) > _MAX_TEXT:
-                    start = max(0, m.start() - (_MAX_TEXT // 3))
-                    shown = "…" + line[start : start + _MAX_TEXT].strip() + "…"
-                found[entry.id] = ErrorMatch(
-                    id=entry.id,
-                    title=entry.title,
-                    category=entry.category,
-                    cause=_fill(entry.cause, captures),
-                    fix=_fill(entry.fix, captures),
-                    source=entry.source,
-                    line=lineno,
-                    text=shown,
-                    captures=captures,
-                )
-                break
-    return sorted(found.values(), key=lambda x: x.line)
+        assert newlines is not None
+        first = min(lines)
+        m = lines[first]
+        line_start = newlines[first - 2] + 1 if first > 1 else 0
+        line_end = newlines[first - 1] if first - 1 < len(newlines) else len(text)
+        line = text[line_start:line_end]
+        captures = {k: v for k, v in m.groupdict().items() if v is not None}
+        shown = line.strip()
+        if len(shown) > _MAX_TEXT:
+            at = max(0, m.start() - line_start - (_MAX_TEXT // 3))
+            shown = "…" + line[at : at + _MAX_TEXT].strip() + "…"
+        found.append(
+            ErrorMatch(
+                id=entry.id,
+                title=entry.title,
+                category=entry.category,
+                cause=_fill(entry.cause, captures),
+                fix=_fill(entry.fix, captures),
+                source=entry.source,
+                line=first,
+                text=shown,
+                count=len(lines),
+                captures=captures,
+            )
+        )
+    return sorted(found, key=lambda x: x.line)
 
 
 def report(matches: list[ErrorMatch], source: str) -> dict[str, Any]:
