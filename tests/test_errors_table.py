@@ -191,3 +191,12 @@ def test_needles_are_in_every_example(entry: known_errors.KnownError) -> None:
             need = known_errors.needle(p.pattern)
             if p.search(text) and need:
                 assert need in text.lower()
+
+
+def test_explain_log_gives_findings_with_file_and_line() -> None:
+    text = (LOGS / "vllm-cuda-build-oom.log").read_text()
+    findings = known_errors.explain_log(text, "/tmp/run/build.log")
+    assert [f.code for f in findings] == ["build-oom-cc1plus", "build-oom-exit-137"]
+    first = findings[0]
+    assert first.severity == "error" and "MAX_JOBS" in (first.fix or "")
+    assert first.evidence[0].startswith("/tmp/run/build.log:3: ")

@@ -191,3 +191,11 @@ def report(matches: list[ErrorMatch], source: str) -> dict[str, Any]:
         "matched": bool(matches),
         "matches": [m.to_dict() for m in matches],
     }
+
+
+def explain_log(text: str, where: str | None = None) -> list[Finding]:
+    """Findings for every known failure in a build or run log (for `build`/`run` on failure).
+
+    `where` (the log's path) prefixes each evidence line as `path:line: text`.
+    """
+    return [m.to_finding(where) for m in match_text(text)]
