@@ -350,3 +350,15 @@ def test_gpu_without_a_bound_driver_fails() -> None:
     assert "modprobe amdgpu" in (checks["gpu"].fix or "")
     assert checks["device-access"].status == "fail"
     assert checks["driver"].status == "skip"
+
+
+def test_driver_floor_from_cuda_toml_when_the_driver_cuda_is_unknown() -> None:
+    host = h100x8(cuda_driver="12.4")
+    host.drivers[0].cuda_driver_version = None
+    host.drivers[0].version = "535.183.01"
+    c = by_id(run_checks(host, cuda_plan(host, cuda="12.8.1")))["driver"]
+    assert c.status == "fail"
+    assert "needed by CUDA 12.8.1" in c.message
+    assert any("docs.nvidia.com" in e for e in c.evidence)
+    host.drivers[0].version = "575.51.03"
+    assert by_id(run_checks(host, cuda_plan(host, cuda="12.8.1")))["driver"].status == "ok"

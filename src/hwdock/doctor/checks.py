@@ -560,7 +560,8 @@ def _check_driver(ctx: _Context) -> list[Check]:
                         )
                     )
             elif floor and _version_tuple(driver.version):
-                ok = _version_tuple(driver.version) >= _version_tuple(floor[0])  # type: ignore[operator]
+                have_v, floor_v = _version_tuple(driver.version), _version_tuple(floor[0])
+                ok = bool(have_v and floor_v and have_v >= floor_v)
                 status: Status = "ok" if ok else "fail"
                 cmp = ">=" if ok else "<"
                 msg = f"driver {driver.version} {cmp} {floor[0]} needed by CUDA {cuda}"

@@ -12,14 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Protocol
 
 from hwdock.doctor import arch, known_errors
 from hwdock.doctor.checks import chosen_accelerators, worst
-from hwdock.doctor.model import Check
+from hwdock.doctor.model import Check, Status
 from hwdock.plan.model import Plan, RunSpec
 from hwdock.probe.model import Accelerator, HostReport
 
@@ -112,7 +112,7 @@ def prepare(
     image: str,
     spec: RunSpec,
     *,
-    extra_devices: list[str] = (),  # type: ignore[assignment]
+    extra_devices: Sequence[str] = (),
     exists: Callable[[str], bool],
     serve: bool = False,
     port: int = 8000,
@@ -121,9 +121,10 @@ def prepare(
     """The run spec verify uses: the given flags, minus device nodes this host lacks."""
     devices: list[str] = []
     missing: list[str] = []
-    explicit = {container_path(d) for d in extra_devices}
-    for d in [*spec.devices, *extra_devices]:
-        if container_path(d) in explicit and d not in extra_devices:
+    extra = list(extra_devices)
+    explicit = {container_path(d) for d in extra}
+    for d in [*spec.devices, *extra]:
+        if container_path(d) in explicit and d not in extra:
             continue  # an explicit --device replaces the plan's node for that path
         if exists(host_path(d)):
             devices.append(d)
@@ -501,7 +502,7 @@ def _arch_check(
         return Check(
             "arch-coverage", title, "skip", "the image declares no arch list (ENV or torch)"
         )
-    results: list[tuple[str, str]] = []
+    results: list[tuple[Status, str]] = []
     evidence = [f"{n}: {' '.join(i)}" for n, i in lists]
     for label, gfx, cc in targets:
         target = gfx or cc or "?"
@@ -519,7 +520,7 @@ def _arch_check(
             "the arch lists name no target of this GPU's vendor",
             evidence,
         )
-    status = worst(s for s, _m in results)  # type: ignore[misc]
+    status = worst(s for s, _m in results)
     fails = [m for s, m in results if s == "fail"]
     if fails:
         first = targets[0]
