@@ -175,12 +175,16 @@ def _check_buildkit(ctx: _Context) -> list[Check]:
         return [Check("buildkit", title, "skip", "the plan builds nothing")]
     if e.name == "podman":
         return [Check("buildkit", title, "ok", "podman builds with Buildah (no BuildKit needed)")]
-    evidence = [f"buildx {e.buildx_version}" if e.buildx_version else "buildx: not found"]
+    evidence = [
+        f"{e.client_path or 'docker'} client {e.client_version}",
+        f"buildx {e.buildx_version}" if e.buildx_version else "buildx: not found",
+    ]
     if e.buildkit_usable:
         return [Check("buildkit", title, "ok", "BuildKit is usable", evidence=evidence)]
     fix = (
-        "install the buildx plugin (docker-buildx-plugin / docker-buildx) or use a docker "
-        "client with BuildKit built in (`DOCKER_BUILDKIT=1 docker build`)"
+        "install the buildx plugin (docker-buildx-plugin / docker-buildx), or point hwdock "
+        "at a docker client with BuildKit built in (clients before 23.0, e.g. Debian's "
+        "/usr/bin/docker 20.10): HWDOCK_ENGINE=/usr/bin/docker"
     )
     needing = [s.id for s in builds if s.needs_buildkit]
     if needing:
