@@ -91,6 +91,8 @@ def decide_build_args(ctx: Ctx, steps: list[ImageStep]) -> None:
             )
         step.build_args = {**step.build_args, **args, **user}
         _record_arch(ctx, step, facts)
+        if ctx.platform == "cpu":
+            _record_isa(ctx, step, facts)
 
 
 def _arch_args(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, str]) -> None:
@@ -308,10 +310,6 @@ def _cpu_isa(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, 
         else:
             args[name] = "false"
             chosen.append(f"{name}=false")
-    isa = (
-        "avx512" if "avx512f" in flags and args.get("VLLM_CPU_DISABLE_AVX512") != "true" else "avx2"
-    )
-    step.labels[CPU_ISA_LABEL] = isa
     if chosen:
         ctx.decisions.append(
             Decision(
@@ -340,3 +338,16 @@ def _record_arch(ctx: Ctx, step: ImageStep, facts: DockerfileFacts) -> None:
         if val and "$" not in val:
             step.labels[ARCH_LABEL] = val
             return
+
+
+def _record_isa(ctx: Ctx, step: ImageStep, facts: DockerfileFacts) -> None:
+    """Label the step with the ISA its image will use, after the user's --build-arg."""
+    if (ctx.host.cpu.architecture or "x86_64") != "x86_64":
+        return
+    declared = facts.arg_names()
+    disabled = str(step.build_args.get("VLLM_CPU_DISABLE_AVX512", "")).lower() in ("true", "1")
+    if "VLLM_CPU_DISABLE_AVX512" in declared and "VLLM_CPU_DISABLE_AVX512" in step.build_args:
+        isa = "avx2" if disabled else "avx512"
+    else:  # not told: the build machine's ISA, which is this host's when built here
+        isa = "avx512" if "avx512f" in ctx.host.cpu.isa_flags else "avx2"
+    step.labels[CPU_ISA_LABEL] = isa
