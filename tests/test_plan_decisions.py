@@ -226,9 +226,9 @@ def test_v100_cuda13_tree_pins_older_cuda():
     p = plan(H.v100_new_driver(), "vllm-cuda13")
     app = p.steps[0]
     assert app.build_args["CUDA_VERSION"] == "12.9.1"
-    assert "dropped compute capability 7.0" in [
+    assert "dropped compute capability 7.0" in next(
         d.why for d in p.decisions if d.key == "cuda-version"
-    ][0]
+    )
     assert not [v for v in p.verdicts if v.severity == "error"]
 
 
@@ -304,7 +304,10 @@ def test_customize_pytorch_on_cuda_builds_from_source():
 def test_generic_tree_narrowed():
     p = plan(H.rtx4090(), "generic")
     assert p.recipe == "generic" and p.route == "build"
-    assert p.steps[0].build_args == {"TORCH_CUDA_ARCH_LIST": "8.9", "MAX_JOBS": "7"}  # 57 GiB free / 8
+    assert p.steps[0].build_args == {
+        "TORCH_CUDA_ARCH_LIST": "8.9",
+        "MAX_JOBS": "7",
+    }  # 57 GiB free / 8
     assert p.run is not None and p.run.ports == [(7860, 7860)]
 
 
@@ -397,9 +400,7 @@ def test_options_not_mutated():
 def test_version_from_git_head(tmp_path):
     (tmp_path / "vllm").mkdir()
     (tmp_path / "vllm" / "__init__.py").write_text("")
-    (tmp_path / "Dockerfile.rocm").write_text(
-        (TREES / "vllm-old" / "Dockerfile.rocm").read_text()
-    )
+    (tmp_path / "Dockerfile.rocm").write_text((TREES / "vllm-old" / "Dockerfile.rocm").read_text())
     (tmp_path / ".git" / "refs" / "heads").mkdir(parents=True)
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (tmp_path / ".git" / "refs" / "heads" / "main").write_text("0123456789abcdef\n")

@@ -98,8 +98,9 @@ def parse_cuda_arch_list(text: str | None) -> list[tuple[str, bool]]:
     for item in re.split(r"[\s;,]+", text or ""):
         if not item:
             continue
-        ptx = item.upper().endswith("+PTX")
-        core = item[:-4] if ptx else item
+        ptx = item.upper().endswith("+PTX") or item.endswith("-virtual")
+        core = item[:-4] if item.upper().endswith("+PTX") else item
+        core = core.removesuffix("-real").removesuffix("-virtual")
         m = re.match(r"^(?:sm_|compute_)?(\d+)\.?(\d+)?[af]?$", core)
         if not m:
             continue
