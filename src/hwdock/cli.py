@@ -17,7 +17,11 @@ from hwdock import __version__
 from hwdock.errors import ExitCode, HwdockError
 
 # One line per area; each module's `register(app)` adds its commands.
-COMMAND_MODULES: tuple[str, ...] = ("hwdock.commands.plan",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "hwdock.commands.probe",
+    "hwdock.commands.explain",
+    "hwdock.commands.plan",
+)
 
 app = typer.Typer(
     name="hwdock",
