@@ -68,7 +68,9 @@ def main() -> int:
         return 0
     version = subprocess.run([args.nvcc, "--version"], capture_output=True, text=True).stdout
     supported = set(
-        subprocess.run([args.nvcc, "--list-gpu-code"], capture_output=True, text=True).stdout.split()
+        subprocess.run(
+            [args.nvcc, "--list-gpu-code"], capture_output=True, text=True
+        ).stdout.split()
     )
     src = HERE / "sample_kernels.cu"
     rows = []
@@ -81,7 +83,9 @@ def main() -> int:
                 walls.append(wall)
                 cpus.append(cpu)
             n = len(flags) // 2
-            rows.append((label, arch, skipped, n, statistics.median(walls), statistics.median(cpus), size))
+            rows.append(
+                (label, arch, skipped, n, statistics.median(walls), statistics.median(cpus), size)
+            )
     print(version.strip().splitlines()[-1])
     print(f"{'list':14} {'targets':>7} {'wall s':>8} {'cpu s':>8} {'fatbin bytes':>13}  arch list")
     for label, arch, skipped, n, wall, cpu, size in rows:

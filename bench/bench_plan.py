@@ -49,8 +49,13 @@ def main() -> int:
         host.write_text(json.dumps(mi300x_8().to_dict()))
         where = ["--from", args.from_capture] if args.from_capture else ["--host", str(host)]
         plan = [
-            sys.executable, "-m", "hwdock", "plan", str(ROOT / "tests/fixtures/trees/vllm-current"),
-            *where, "--json",
+            sys.executable,
+            "-m",
+            "hwdock",
+            "plan",
+            str(ROOT / "tests/fixtures/trees/vllm-current"),
+            *where,
+            "--json",
         ]
         subprocess.run(plan, check=True, capture_output=True, env=env)  # warm the caches
         base, typer, t_plan = medians(

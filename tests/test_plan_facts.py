@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hwdock.errors import HwdockError
 from hwdock.knowledge import load
 from hwdock.plan import facts as kb
-from hwdock.plan.dockerfile_facts import expand, read_facts
+from hwdock.plan.dockerfile_facts import read_facts
 
 TREES = Path(__file__).parent / "fixtures" / "trees"
 
@@ -33,7 +34,8 @@ def test_global_arg_reaches_stage_only_when_redeclared():
     text = "ARG V=1\nARG W=2\nFROM a:${V} AS s\nARG V\nENV X=$V Y=${W:-none}\n"
     f = read_facts(text)
     assert f.stages[0].base == "a:1"
-    assert f.stages[0].env == {"X": "1", "Y": "none"}
+    assert f.stages[0].env["X"] == "1" and f.stages[0].env["Y"] == "none"
+    assert "W" not in f.stages[0].args  # not redeclared: not visible in the stage
 
 
 def test_continuations_comments_heredocs():
@@ -60,26 +62,20 @@ def test_crlf_bom_and_legacy_env():
     assert f.stages[0].env == {"KEY": "some value"}
 
 
-@pytest.mark.parametrize(
-    ("word", "scope", "want"),
-    [
-        ("${A:-d}", {}, "d"),
-        ("${A:-d}", {"A": ""}, "d"),
-        ("${A-d}", {"A": ""}, ""),
-        ("${A:+x}", {"A": "1"}, "x"),
-        ("${A+x}", {"A": ""}, "x"),
-        ("${A+x}", {}, ""),
-        ("$A/$B", {"A": "p", "B": "q"}, "p/q"),
-        ("${A:-${B}}", {"B": "inner"}, "inner"),
-    ],
-)
-def test_expand(word, scope, want):
-    assert expand(word, scope) == want
+def test_user_build_arg_and_quoted_defaults():
+    text = "ARG L='7.0 8.0'\nFROM x AS a\nARG L\nARG M=\"1\"\n"
+    f = read_facts(text, "D", {"M": "4"})
+    assert f.global_args["L"].default == "7.0 8.0"
+    assert f.stages[0].args["L"].value == "7.0 8.0"
+    assert f.stages[0].args["M"].value == "4" and f.stages[0].args["M"].default == "1"
+    assert f.find_arg("M")[1] == "a"
 
 
-@given(st.text(max_size=300))
-def test_reader_never_raises(text):
-    read_facts(text)
+def test_stage_selector_args():
+    text = (TREES / "vllm-old" / "Dockerfile.rocm").read_text()
+    f = read_facts(text, "Dockerfile.rocm")
+    assert f.stage_selector_args() == {"FINAL_BASE": "base"}
+    assert f.stage("final").base_kind == "stage"
 
 
 def test_cuda_coverage_rules():
@@ -131,3 +127,11 @@ def test_every_fact_has_a_source(name):
                 walk(v, [*path, str(i)])
 
     walk(data, [])
+
+
+@given(st.text(max_size=300))
+def test_reader_raises_only_hwdock_errors(text):
+    try:
+        read_facts(text)
+    except HwdockError as err:
+        assert err.message

@@ -256,7 +256,7 @@ def _app_build(
                 [f"{rel}: stages {', '.join(s.label for s in facts.stages)}; last is {last}"],
             )
         )
-    bases = sorted({s.base for s in facts.stages if not facts.has_stage(s.base)})
+    bases = sorted({s.base for s in facts.stages if s.base_kind == "image"})
     tag = ctx.options.tag or f"vllm-{ctx.platform}:{ctx.arch_tag}-{ctx.tree.version}"
     step = ImageStep(
         id="app",
