@@ -163,3 +163,21 @@ def test_plan_command_registered_lazily():
         env={"PYTHONPATH": str(ROOT / "src")},
     )
     assert proc.stdout.split() == ["False", "False"], proc.stderr
+
+
+def test_from_capture():
+    capture = ROOT / "tests" / "fixtures" / "hosts" / "mi250-2gcd"
+    if not capture.is_dir():
+        pytest.skip("no recorded hosts in this checkout")
+    proc = hwdock(
+        "plan", str(TREES / "vllm-current"), "--from", str(capture), "--json", "--no-engine"
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["steps"][-1]["build_args"]["ARG_PYTORCH_ROCM_ARCH"] == "gfx90a"
+    assert len(doc["accelerators"]) == 2
+
+
+def test_host_and_from_together(host_file):
+    proc = hwdock("plan", "--host", host_file(H.mi250()), "--from", "/tmp", "--no-engine")
+    assert proc.returncode == ExitCode.USAGE

@@ -243,11 +243,9 @@ def _app_build(
     if target is None and recipe_target and facts.has_stage(recipe_target):
         target = recipe_target
         last = facts.last_stage.label if facts.last_stage else "?"
-        why_target = (
-            f"the server stage; {rp.get('target_why', '')}"
-            if last != target
-            else "the server stage (also the last stage)"
-        )
+        why_target = rp.get("target_why", "the recipe's stage")
+        if last == target:
+            why_target += " (also the last stage)"
         ctx.decisions.append(
             Decision(
                 "target",
