@@ -413,3 +413,22 @@ def test_plan_json_round_trip():
     again = Plan.from_dict(p.to_dict())
     assert again.to_dict() == p.to_dict()
     assert p.to_dict()["kind"] == "plan"
+
+
+def test_base_arch_from_knowledge_when_tree_lacks_base_recipe(tmp_path):
+    (tmp_path / "vllm").mkdir()
+    (tmp_path / "vllm" / "__init__.py").write_text("")
+    (tmp_path / "docker").mkdir()
+    text = (TREES / "vllm-current" / "docker" / "Dockerfile.rocm").read_text()
+    (tmp_path / "docker" / "Dockerfile.rocm").write_text(text)
+    p = make_plan(H.mi300x_8(), PlanOptions(source=tmp_path))
+    assert p.route == "build-app-on-published-base"
+    assert "gfx942" in p.steps[0].labels[ARCH_LABEL]
+    assert any("hwdock's knowledge" in e for d in p.decisions for e in d.evidence)
+    # gfx908 is not in it, and there is no base recipe to build: an error, with the fix
+    host = H.mi250()
+    for acc in host.accelerators:
+        acc.gfx_target = "gfx908"
+    q = make_plan(host, PlanOptions(source=tmp_path))
+    err = next(v for v in q.verdicts if v.code == "arch-not-covered")
+    assert "--base-dockerfile" in (err.fix or "")

@@ -251,6 +251,9 @@ def image_rocm(ctx: Ctx, steps: list[ImageStep]) -> tuple[str | None, str]:
                     v = kb.rocm_version_of(base)
                     if v:
                         return v, f"{step.image} is built by {rel} FROM {base}"
+            if step.image == known["ref"]:
+                fallback = kb.load_table("rocm", "vllm_base_arch")
+                return fallback.get("rocm"), f"{step.image} ({fallback['source']})"
             continue
         facts = ctx.step_facts.get(step.id)
         if facts is not None:

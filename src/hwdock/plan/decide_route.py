@@ -325,6 +325,14 @@ def _vllm_rocm(ctx: Ctx) -> RouteResult:
                 )
                 break
 
+    if base_arch is None and base_facts is None and base_ref == known["ref"]:
+        fallback = kb.load_table("rocm", "vllm_base_arch")
+        base_arch = fallback["arch"]
+        evidence = (
+            f"{base_ref}: built for {base_arch} per hwdock's knowledge ({fallback['source']}); "
+            f"the tree has no {rp['base_dockerfiles'][0]} to read"
+        )
+
     reasons: list[str] = []
     if custom:
         reasons.append(f"--customize {','.join(sorted(custom))}")

@@ -147,3 +147,7 @@ def load_source(name: str) -> str:
     """The main source URL of a knowledge file."""
     meta = load(name).get("meta", {})
     return next(iter(meta.values()), name)
+
+
+def load_table(name: str, key: str) -> dict[str, Any]:
+    return dict(load(name)[key])
