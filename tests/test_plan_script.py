@@ -37,7 +37,9 @@ exit 0
 """
 
 
-def run_script(script: str, tmp: Path) -> tuple[list[list[str]], subprocess.CompletedProcess[str]]:
+def run_script(
+    script: str, tmp: Path, force: bool = True
+) -> tuple[list[list[str]], subprocess.CompletedProcess[str]]:
     bindir = tmp / "bin"
     bindir.mkdir(exist_ok=True)
     fake = bindir / "docker"
@@ -52,6 +54,7 @@ def run_script(script: str, tmp: Path) -> tuple[list[list[str]], subprocess.Comp
         "HWDOCK_FAKE_LOG": str(log),
         "HOME": str(tmp),
         "HF_TOKEN": "secret-value",
+        **({"HWDOCK_FORCE": "1"} if force else {}),
     }
     proc = subprocess.run([SH, str(path)], env=env, capture_output=True, text=True, timeout=30)
     calls = []
@@ -178,3 +181,13 @@ def test_script_runs_under_dash(tmp_path):
     script.write_text(to_script(_hostile_plan()))
     proc = subprocess.run([dash, "-n", str(script)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_plan_with_error_verdict_stops_unless_forced(tmp_path):
+    plan = make_plan(H.v100_old(), PlanOptions(source=TREES / "vllm-current"))
+    assert any(v.severity == "error" for v in plan.verdicts)
+    calls, proc = run_script(to_script(plan), tmp_path, force=False)
+    assert proc.returncode == 11 and calls == []
+    assert "driver-too-old" in proc.stderr
+    calls, proc = run_script(to_script(plan), tmp_path, force=True)
+    assert proc.returncode == 0 and [c[0] for c in calls] == ["build", "run"]
