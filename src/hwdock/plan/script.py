@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from hwdock.plan.model import ImageStep, Plan, RunSpec
 
-
 _FORCE = "see the VERDICT lines, or set HWDOCK_FORCE=1 to run it anyway"
 
 
 def quote(value: str) -> str:
-    if value and all(c.isalnum() or c in "@%+=:,./-_" for c in value):
+    if value and all((c.isascii() and c.isalnum()) or c in "@%+=:,./-_" for c in value):
         return value
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
