@@ -109,6 +109,9 @@ def test_intel_arc_is_xpu():
     p = plan("intel-arc-igpu")
     assert p.platform == "xpu"
     assert p.steps[0].dockerfile == "docker/Dockerfile.xpu"
+    assert p.run is not None and p.run.devices and all(
+        d.startswith("/dev/dri/renderD") for d in p.run.devices
+    )
 
 
 @pytest.mark.parametrize(
