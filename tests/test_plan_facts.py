@@ -135,3 +135,25 @@ def test_reader_raises_only_hwdock_errors(text):
         read_facts(text)
     except HwdockError as err:
         assert err.message
+
+
+def test_generic_arg_names_include_explains_table():
+    assert "GPU_TARGETS" in kb.generic_arch_args("rocm")
+    assert "CMAKE_CUDA_ARCHITECTURES" in kb.generic_arch_args("cuda")
+    assert "torch_cuda_arch_list" in kb.generic_arch_args("cuda")
+    assert "nvcc_threads" not in kb.generic_jobs_args()
+    assert "NVCC_THREADS" in kb.generic_threads_args()
+
+
+def test_cmake_style_arch_value(tmp_path):
+    from hwdock.plan import make_plan
+    from hwdock.plan.options import PlanOptions
+    from tests.support import hosts as H
+
+    (tmp_path / "Dockerfile").write_text(
+        "FROM nvidia/cuda:12.8.1-devel-ubuntu22.04\nARG CMAKE_CUDA_ARCHITECTURES=80;90\n"
+        "ARG GPU_TARGETS\nRUN make\n"
+    )
+    p = make_plan(H.h200(), PlanOptions(source=tmp_path))
+    assert p.steps[0].build_args["CMAKE_CUDA_ARCHITECTURES"] == "90"
+    assert "GPU_TARGETS" not in p.steps[0].build_args  # an AMD list on a CUDA plan

@@ -109,8 +109,10 @@ def test_intel_arc_is_xpu():
     p = plan("intel-arc-igpu")
     assert p.platform == "xpu"
     assert p.steps[0].dockerfile == "docker/Dockerfile.xpu"
-    assert p.run is not None and p.run.devices and all(
-        d.startswith("/dev/dri/renderD") for d in p.run.devices
+    assert (
+        p.run is not None
+        and p.run.devices
+        and all(d.startswith("/dev/dri/renderD") for d in p.run.devices)
     )
 
 

@@ -27,8 +27,7 @@ def _facts_for(ctx: Ctx, step: ImageStep) -> DockerfileFacts | None:
 
 def _arch_names(ctx: Ctx, step: ImageStep, facts: DockerfileFacts) -> list[str]:
     declared = facts.arg_names()
-    gen = kb.vllm()["generic"]
-    generic = gen.get(f"arch_args_{ctx.platform}", [])
+    generic = kb.generic_arch_args(ctx.platform)
     if ctx.recipe == "vllm" and step.generated_dockerfile is None:
         rp = kb.recipe_platform(ctx.platform)
         names = rp.get("base_arch_args" if step.id == "base" else "arch_args", [])
@@ -150,7 +149,7 @@ def _arch_args(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str
 def _threads(ctx: Ctx, facts: DockerfileFacts, args: dict[str, str]) -> int:
     if ctx.platform != "cuda":
         return 1
-    names = [n for n in kb.vllm()["generic"]["threads_args"] if n in facts.arg_names()]
+    names = [n for n in kb.generic_threads_args() if n in facts.arg_names()]
     if not names:
         return 1
     # nvcc --threads compiles the -gencode targets in parallel: more threads than targets
@@ -175,7 +174,7 @@ def _jobs_args(
     ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, str], threads: int
 ) -> None:
     declared = facts.arg_names()
-    names = [n for n in kb.vllm()["generic"]["jobs_args"] if n in declared]
+    names = [n for n in kb.generic_jobs_args() if n in declared]
     if not names:
         return
     jobs, evidence = _jobs(ctx, threads)

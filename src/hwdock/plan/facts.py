@@ -151,3 +151,40 @@ def load_source(name: str) -> str:
 
 def load_table(name: str, key: str) -> dict[str, Any]:
     return dict(load(name)[key])
+
+
+_VENDOR = {"cuda": "nvidia", "rocm": "amd"}
+_THREADS = {"nvcc_threads", "NVCC_THREADS"}
+
+
+def _explain_args(kind: str, vendor: str | None = None) -> list[str]:
+    """ARG names of a kind in the explain knowledge (knowledge/data/build_args.toml)."""
+    try:
+        table = load("build_args").get("args", {})
+    except FileNotFoundError:
+        return []
+    return [
+        name
+        for name, info in table.items()
+        if info.get("kind") == kind and (vendor is None or info.get("vendor") == vendor)
+    ]
+
+
+def generic_arch_args(platform: str) -> list[str]:
+    """Arch-list ARG names any Dockerfile may use: the plan's own list, then explain's."""
+    own = list(vllm()["generic"].get(f"arch_args_{platform}", []))
+    vendor = _VENDOR.get(platform)
+    extra = _explain_args("arch-list", vendor) if vendor else []
+    return own + [n for n in extra if n not in own]
+
+
+def generic_jobs_args() -> list[str]:
+    own = list(vllm()["generic"]["jobs_args"])
+    extra = [n for n in _explain_args("parallelism") if n not in _THREADS]
+    return own + [n for n in extra if n not in own]
+
+
+def generic_threads_args() -> list[str]:
+    own = list(vllm()["generic"]["threads_args"])
+    extra = [n for n in _explain_args("parallelism") if n in _THREADS]
+    return own + [n for n in extra if n not in own]
