@@ -432,3 +432,27 @@ def test_base_arch_from_knowledge_when_tree_lacks_base_recipe(tmp_path):
     q = make_plan(host, PlanOptions(source=tmp_path))
     err = next(v for v in q.verdicts if v.code == "arch-not-covered")
     assert "--base-dockerfile" in (err.fix or "")
+
+
+@pytest.mark.parametrize("platform", ["cuda", "rocm", "cpu", "xpu"])
+def test_generated_dockerfile_reads_cleanly(platform):
+    from hwdock.dockerfile import analyze
+    from hwdock.plan.decide_route import generated_dockerfile
+
+    text = generated_dockerfile(platform, "vendor/pytorch:1", use_existing_torch=True)
+    graph = analyze(text, "hwdock.Dockerfile", {"MAX_JOBS": "4"})
+    assert [f for f in graph.findings if f.severity == "error"] == []
+    stage = graph.stages[-1]
+    assert stage.base.resolved == "vendor/pytorch:1"
+    assert stage.env["MAX_JOBS"] == "4"
+    assert "python3 use_existing_torch.py" in text
+
+
+def test_jetson_generated_dockerfile_builds_on_the_igpu_image():
+    from hwdock.dockerfile import analyze
+
+    p = plan(H.jetson_orin(), "vllm-current")
+    text = p.steps[0].generated_dockerfile or ""
+    graph = analyze(text, "hwdock.Dockerfile", p.steps[0].build_args)
+    assert graph.stages[-1].base.resolved.endswith("-igpu")
+    assert graph.stages[-1].env["TORCH_CUDA_ARCH_LIST"] == "8.7"
