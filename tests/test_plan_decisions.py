@@ -456,3 +456,4 @@ def test_jetson_generated_dockerfile_builds_on_the_igpu_image():
     graph = analyze(text, "hwdock.Dockerfile", p.steps[0].build_args)
     assert graph.stages[-1].base.resolved.endswith("-igpu")
     assert graph.stages[-1].env["TORCH_CUDA_ARCH_LIST"] == "8.7"
+    assert "python3 use_existing_torch.py" in text  # the tree has it: keep the image's torch
