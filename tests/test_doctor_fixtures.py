@@ -20,11 +20,8 @@ TREE = FIXTURES / "trees" / "vllm-current"
 EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     # no engine recorded on these hosts
     "amd-old-kernel": ({"engine": "fail"}, {"engine": "fail"}),
-    "intel-arc-igpu": (
-        {"engine": "fail"},
-        # the plan passes /dev/dri: the UHD 630 iGPU goes in beside the Arc card
-        {"engine": "fail", "igpu-order": "warn"},
-    ),
+    # the plan passes only the Arc card's render node, not the UHD 630 iGPU's
+    "intel-arc-igpu": ({"engine": "fail"}, {"engine": "fail"}),
     "wsl2-nvidia": ({"engine": "fail"}, {"engine": "fail", "plan:driver-minor-compat": "warn"}),
     "cpu-avx2": ({}, {}),
     "cpu-avx512": ({}, {}),
@@ -44,7 +41,7 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     # amdgpu is loaded but bound to none of the eight GPUs: no render nodes
     "mi300x-unbound": (
         {"gpu": "fail", "device-access": "fail"},
-        {"gpu": "fail", "device-access": "fail"},
+        {"gpu": "fail", "device-access": "fail", "plan:gpu-driver-unbound": "fail"},
     ),
     "rtx4090": ({}, {"plan:driver-minor-compat": "warn"}),
     # ROCR_VISIBLE_DEVICES=0 hides the gfx1036 iGPU;
