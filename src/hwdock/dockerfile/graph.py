@@ -600,7 +600,8 @@ def _dispatch_stage(
                     deps = sorted(r.matched - {key}) if r is not None else []
                     av = ArgValue(key, value, "default", line, default, deps)
                     if r is not None:
-                        base_env = _undefined(ctx, r.unmatched, env, unknown_env, line)
+                        _undefined(ctx, r.unmatched, env, unknown_env, line)
+                        base_env = unknown_env and _depends(ctx, default, env, r.result)
                 elif key in global_env:
                     src = "global" if key not in _BUILTIN_NAMES else "builtin"
                     av = ArgValue(key, global_env[key], src, line)  # type: ignore[arg-type]
@@ -611,7 +612,7 @@ def _dispatch_stage(
                 st.args[key] = av
                 _note_known(key, av.value, av.source, line, st.index, base_env, arch_args, toolkits)
         elif cmd in ("env", "label"):
-            pairs: list[tuple[str, str]] = []
+            pairs: list[tuple[str, str, bool]] = []
             a = n.args
             unmatched: set[str] = set()
             for k in range(0, len(a) - 2, 3):
@@ -620,9 +621,10 @@ def _dispatch_stage(
                 if rk is None or rv is None:
                     continue
                 unmatched |= rk.unmatched | rv.unmatched
-                pairs.append((rk.result, rv.result))
-            base_env = _undefined(ctx, unmatched, env, unknown_env, line)
-            for k, v in pairs:
+                dep = unknown_env and _depends(ctx, a[k + 1], env, rv.result)
+                pairs.append((rk.result, rv.result, dep))
+            _undefined(ctx, unmatched, env, unknown_env, line)
+            for k, v, base_env in pairs:
                 if cmd == "env":
                     if is_secret_name(k):
                         findings.append(
@@ -668,6 +670,27 @@ def _dispatch_stage(
                 r = ctx.expand(word, env, line, fatal=False)
                 if r is not None:
                     _undefined(ctx, r.unmatched, env, unknown_env, line)
+
+
+def _depends(ctx: _Ctx, word: str, env: Mapping[str, str], result: str) -> bool:
+    """Whether `word`'s value changes when variables unknown here get a value (base image ENV)."""
+    if "$" not in word:
+        return False
+    try:
+        r = ctx.lex.process_word(word, _Probe(env))
+    except ShellError:
+        return True
+    return r.result != result
+
+
+class _Probe(dict):
+    """An environment where every variable not set here has a marker value."""
+
+    def __init__(self, env: Mapping[str, str]):
+        super().__init__(env)
+
+    def get(self, key, default=None):  # type: ignore[override]
+        return super().get(key, "\x00probe\x00")
 
 
 def _undefined(
