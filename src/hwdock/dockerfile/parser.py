@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hwdock.dockerfile.shell import Lex, ShellError, go_is_space
 from hwdock.errors import InputError
@@ -43,20 +43,56 @@ class Heredoc:
     content: str = ""
 
 
-@dataclass
-class Node:
-    """BuildKit's AST node: `value`, a `next` chain of arguments, and `children` (ONBUILD)."""
+_EMPTY: tuple = ()
+_NO_ATTRS: dict[str, bool] = {}
 
-    value: str = ""
-    next: Node | None = None
-    children: list[Node] = field(default_factory=list)
-    heredocs: list[Heredoc] = field(default_factory=list)
-    attributes: dict[str, bool] = field(default_factory=dict)
-    original: str = ""
-    flags: list[str] = field(default_factory=list)
-    start_line: int = 0
-    end_line: int = 0
-    prev_comment: list[str] = field(default_factory=list)
+
+class Node:
+    """BuildKit's AST node: `value`, a `next` chain of arguments, and `children` (ONBUILD).
+
+    A plain slotted class (hundreds of thousands are made for a large file); the list fields
+    default to a shared empty tuple and are replaced, never mutated in place.
+    """
+
+    __slots__ = (
+        "attributes",
+        "children",
+        "end_line",
+        "flags",
+        "heredocs",
+        "next",
+        "original",
+        "prev_comment",
+        "start_line",
+        "value",
+    )
+
+    def __init__(
+        self,
+        value: str = "",
+        next: Node | None = None,
+        children: list[Node] | tuple = _EMPTY,
+        heredocs: list[Heredoc] | tuple = _EMPTY,
+        attributes: dict[str, bool] = _NO_ATTRS,
+        original: str = "",
+        flags: list[str] | tuple = _EMPTY,
+        start_line: int = 0,
+        end_line: int = 0,
+        prev_comment: list[str] | tuple = _EMPTY,
+    ):
+        self.value = value
+        self.next = next
+        self.children = children
+        self.heredocs = heredocs
+        self.attributes = attributes
+        self.original = original
+        self.flags = flags
+        self.start_line = start_line
+        self.end_line = end_line
+        self.prev_comment = prev_comment
+
+    def __repr__(self) -> str:
+        return f"Node({self.dump()!r}, lines {self.start_line}-{self.end_line})"
 
     @property
     def args(self) -> list[str]:
@@ -227,7 +263,13 @@ def _continuation_regex(tok: str) -> re.Pattern[str]:
     return re.compile(rf"([^{e}]){e}[ \t]*\Z|^{e}[ \t]*\Z")
 
 
+_SIMPLE_WS = re.compile(r"[\t\n\v\f\r ]+")
+_NOT_SIMPLE = re.compile(r"[^\x20-\x7e\t\n\v\f\r]|['\"\\`]").search
+
+
 def _parse_words(rest: str, esc: str) -> list[str]:
+    if _NOT_SIMPLE(rest) is None:
+        return [w for w in _SIMPLE_WS.split(rest) if w]
     words: list[str] = []
     phase = 0  # 0 spaces, 1 word, 2 quote
     quote = ""
@@ -491,7 +533,7 @@ def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
         attributes=attrs,
         original=line,
         flags=flags,
-        prev_comment=list(comments),
+        prev_comment=tuple(comments),
     )
 
 
@@ -676,7 +718,7 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                             hint=f"end the heredoc with a line holding only {doc.name}",
                         )
                     doc.content = "".join(content)
-                    node.heredocs.append(doc)
+                    node.heredocs = [*node.heredocs, doc]
             node.start_line, node.end_line = first, current
             if start_line < 0:
                 start_line = first

@@ -96,6 +96,32 @@ class _Words:
         return self.words
 
 
+class _NoWords(_Words):
+    """Word tracking switched off (ProcessWord needs only the joined result)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def add_char(self, ch: str) -> None:
+        pass
+
+    def add_raw_char(self, ch: str) -> None:
+        pass
+
+    def add_string(self, s: str) -> None:
+        pass
+
+    def add_raw_string(self, s: str) -> None:
+        pass
+
+    def get_words(self) -> list[str]:
+        return []
+
+
+_NO_WORDS = _NoWords()
+_PLAIN = re.compile(r"[$'\"<]").search
+
+
 class Lex:
     """One lexer configuration (escape token and the BuildKit options)."""
 
@@ -116,7 +142,9 @@ class Lex:
 
     def process_word(self, word: str, env: Mapping[str, str]) -> WordResult:
         """Expand `word` (no splitting); raises ShellError."""
-        return _Word(self, word, env).run()
+        if _PLAIN(word) is None and (self.escape_token not in word):
+            return WordResult(word, [])  # nothing to expand, quote or escape
+        return _Word(self, word, env, words=False).run()
 
     def process_words(self, word: str, env: Mapping[str, str]) -> list[str]:
         """Expand `word` and split it into words (quotes keep spaces)."""
@@ -133,10 +161,11 @@ class _Word:
         "raw_escapes",
         "src",
         "unmatched",
+        "want_words",
         "words_buffer",
     )
 
-    def __init__(self, lex: Lex, src: str, env: Mapping[str, str]):
+    def __init__(self, lex: Lex, src: str, env: Mapping[str, str], words: bool = True):
         self.lex = lex
         self.src = src
         self.n = len(src)
@@ -146,6 +175,7 @@ class _Word:
         self.matched: set[str] = set()
         self.unmatched: set[str] = set()
         self.words_buffer: list[str] = []
+        self.want_words = words
 
     # scanner
     def peek(self) -> str:
@@ -176,7 +206,7 @@ class _Word:
     def stop_on(self, stop: str, raw_escapes: bool) -> tuple[str, list[str]]:
         result: list[str] = []
         self.words_buffer.clear()
-        words = _Words(self.words_buffer)
+        words = _Words(self.words_buffer) if self.want_words else _NO_WORDS
         saved = self.raw_escapes
         self.raw_escapes = raw_escapes
         lex = self.lex
