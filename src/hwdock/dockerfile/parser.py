@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from hwdock.dockerfile.shell import Lex, ShellError, go_is_space
+from hwdock.dockerfile.shell import GO_SPACES, Lex, ShellError, go_is_space
 from hwdock.errors import InputError
 
 __all__ = ["Heredoc", "Node", "Result", "Warning", "go_quote", "parse"]
@@ -28,6 +28,7 @@ __all__ = ["Heredoc", "Node", "Result", "Warning", "go_quote", "parse"]
 MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
+_GO_SPACE_RE = re.compile("[" + re.escape(GO_SPACES) + "]")
 _HEREDOC = re.compile(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z")
 _DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*\Z")
 _VALID_DIRECTIVES = ("syntax", "escape", "check")
@@ -193,20 +194,11 @@ def go_quote(s: str) -> str:
 
 
 def _go_trim_space(s: str) -> str:
-    i, j = 0, len(s)
-    while i < j and go_is_space(s[i]):
-        i += 1
-    while j > i and go_is_space(s[j - 1]):
-        j -= 1
-    return s[i:j]
+    return s.strip(GO_SPACES)
 
 
 def _ltrim_space(s: str) -> str:
-    i = 0
-    n = len(s)
-    while i < n and go_is_space(s[i]):
-        i += 1
-    return s[i:]
+    return s.lstrip(GO_SPACES)
 
 
 # ---------------------------------------------------------------- errors
@@ -379,7 +371,7 @@ def _reject_constant(name: str) -> object:
 
 def _parse_json(rest: str) -> Node | None:
     rest = _ltrim_space(rest)
-    if not rest.startswith("["):
+    if not rest.startswith("[") or not rest.rstrip(GO_SPACES).endswith("]"):
         raise ValueError("not a JSON array")
     data = json.loads(rest, parse_constant=_reject_constant)
     if not isinstance(data, list):
@@ -395,6 +387,8 @@ _NOT_STRINGS = "when using JSON array syntax, arrays must be comprised of string
 def _maybe_json(rest: str) -> tuple[Node | None, dict[str, bool]]:
     if rest == "":
         return None, {}
+    if not rest.lstrip(GO_SPACES).startswith("["):
+        return Node(value=rest), {}
     try:
         return _parse_json(rest), {"json": True}
     except _NotStrings:
@@ -404,6 +398,8 @@ def _maybe_json(rest: str) -> tuple[Node | None, dict[str, bool]]:
 
 
 def _maybe_json_list(rest: str) -> tuple[Node | None, dict[str, bool]]:
+    if not rest.lstrip(GO_SPACES).startswith("["):
+        return _parse_ws_list(rest), {}
     try:
         return _parse_json(rest), {"json": True}
     except _NotStrings:
@@ -427,6 +423,23 @@ def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
 
 
 def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
+    rest = line.lstrip(GO_SPACES)
+    if not rest.startswith("--"):
+        return rest, []
+    if "'" not in line and '"' not in line and esc not in line:
+        found: list[str] = []
+        while rest.startswith("--"):
+            m = _GO_SPACE_RE.search(rest)
+            if m is None:
+                if rest != "--":
+                    found.append(rest)
+                return "", found
+            word, after = rest[: m.start()], rest[m.start() :]
+            if word == "--":
+                return after, found
+            found.append(word)
+            rest = after.lstrip(GO_SPACES)
+        return rest, found
     words: list[str] = []
     phase = 0
     buf: list[str] = []
@@ -608,10 +621,10 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     """Parse a Dockerfile as BuildKit's parser does; raises InputError with file:line."""
     text = decode(data)
     lines = _split_lines(text)
-    for i, raw in enumerate(lines):
-        if len(raw) * 4 > MAX_LINE_BYTES and len(raw.encode("utf-8", "surrogateescape")) > (
-            MAX_LINE_BYTES
-        ):
+    long_lines = (i for i, raw in enumerate(lines) if len(raw) * 4 > MAX_LINE_BYTES)
+    for i in long_lines:
+        raw = lines[i]
+        if len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
             raise InputError(
                 f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
                 path=path,
@@ -631,30 +644,33 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
         while idx < total:
             raw = lines[idx]
             idx += 1
-            if _is_comment(raw):
-                comment = _go_trim_space(_ltrim_space(raw)[1:])
+            line = raw.rstrip("\r\n").lstrip(GO_SPACES)
+            is_comment = line.startswith("#")
+            if is_comment:
+                comment = line[1:].strip(GO_SPACES)
                 if comment == "":
                     comments = []
                 else:
                     comments.append(comment)
-            line = _ltrim_space(raw.rstrip("\r\n"))
-            try:
-                directive = st.possible_directive(line)
-            except _ParseError as err:
-                raise InputError(str(err), path=path, line=current + 1) from None
-            if directive and comments:
-                comments.pop()
-            if _is_comment(line):
+            if not st.directive_done:
+                try:
+                    directive = st.possible_directive(line)
+                except _ParseError as err:
+                    raise InputError(str(err), path=path, line=current + 1) from None
+                if directive and comments:
+                    comments.pop()
+            if is_comment:
                 line = ""
             current += 1
             first = current
-            m = st.continuation.search(line)
+            esc = st.escape
+            m = st.continuation.search(line) if esc in line else None
             if m is None:
                 if line == "":
                     continue
                 end_of_line = True
             else:
-                line = st.continuation.sub(r"\1", line)
+                line = line[: m.start()] + (m.group(1) or "")
                 end_of_line = False
             buf = [line]
             empty_continuation = False
@@ -662,18 +678,21 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                 raw = lines[idx]
                 idx += 1
                 cont = raw.rstrip("\r\n")
-                try:
-                    st.possible_directive(cont)
-                except _ParseError as err:
-                    raise InputError(str(err), path=path, line=current) from None
+                if not st.directive_done:
+                    try:
+                        st.possible_directive(cont)
+                    except _ParseError as err:
+                        raise InputError(str(err), path=path, line=current) from None
                 current += 1
-                if _is_comment(raw):
+                lstripped = cont.lstrip(GO_SPACES)
+                if lstripped.startswith("#"):
                     continue
-                if _ltrim_space(cont) == "":
+                if lstripped == "":
                     empty_continuation = True
                     continue
-                if st.continuation.search(cont) is not None:
-                    cont = st.continuation.sub(r"\1", cont)
+                mc = st.continuation.search(cont) if esc in cont else None
+                if mc is not None:
+                    cont = cont[: mc.start()] + (mc.group(1) or "")
                 else:
                     end_of_line = True
                 buf.append(cont)
