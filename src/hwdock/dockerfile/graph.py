@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 
@@ -135,6 +134,8 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
     for n in nodes:
         cmd = n.value.lower()
         if cmd not in INSTRUCTIONS:
+            import difflib
+
             close = difflib.get_close_matches(cmd, sorted(INSTRUCTIONS), n=1)
             hint = f"did you mean {close[0].upper()}?" if close else None
             raise InputError(
@@ -278,6 +279,8 @@ def analyze(
     if target:
         t_low = target.lower()
         if t_low not in names:
+            import difflib
+
             close = difflib.get_close_matches(t_low, list(names), n=1)
             raise UsageError(
                 f"target stage {target!r} could not be found in {path}",
