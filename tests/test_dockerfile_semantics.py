@@ -214,3 +214,17 @@ def test_crlf_and_bom_are_accepted() -> None:
     g = analyze(data, "D", {}, None)
     assert g.stages[0].args["B"].value == "2"
     assert g.stages[0].labels == {"x": "1"}
+
+
+def test_onbuild_triggers_run_in_the_child_stage() -> None:
+    text = (
+        "FROM scratch AS a\nFROM scratch AS p\nONBUILD COPY --from=a / /\n"
+        "ONBUILD ENV FROM_TRIGGER=1\nFROM scratch AS unrelated\nFROM p AS c\n"
+    )
+    g = analyze(text, "D", {}, None)
+    assert [s.used for s in g.stages] == [True, True, False, True]
+    c = g.stages[3]
+    assert c.config_env == {"FROM_TRIGGER": "1"}
+    assert [(d.kind, d.stage, d.line) for d in c.dependencies] == [("from", 1, 6), ("copy", 0, 3)]
+    # triggers do not run in the stage that declares them
+    assert g.stages[1].config_env == {}

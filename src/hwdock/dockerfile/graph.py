@@ -455,10 +455,18 @@ def analyze(
         )
         del dep_ref
         features.extend(features_of(fn, i))
+        triggers: list[Node] = []
+        if parent is not None:
+            # the parent's ONBUILD triggers run first in this stage (not further down)
+            for pn in stage_nodes[parent.index][1]:
+                if pn.value.lower() == "onbuild" and pn.next is not None and pn.next.children:
+                    child = pn.next.children[0]
+                    child.start_line = child.end_line = pn.start_line
+                    triggers.append(child)
         _dispatch_stage(
             ctx,
             st,
-            body,
+            triggers + body if triggers else body,
             global_env,
             build_args,
             names,
