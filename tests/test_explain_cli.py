@@ -141,3 +141,17 @@ def test_engine_status_local_and_pull(docker_cli: str, busybox_image: str, tmp_p
     assert doc["engine"]["queried"] is True
     status = {i["familiar"]: i["status"] for i in doc["images"]}
     assert status == {busybox_image: "local", "hwdock-explain-test-absent/none:1": "pull"}
+
+
+def test_json_fast_path_errors_and_fallbacks(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_bytes(b"FROM scratch\nRUN <<EOF\n")
+    out = run_cli("explain", "--json", str(tmp_path))
+    assert out.returncode == 3 and "Traceback" not in out.stderr
+    assert "Dockerfile:2: unterminated heredoc" in out.stderr
+    out = run_cli("explain", "--json", "--target", "x", str(tmp_path / "nope"))
+    assert out.returncode == 2 and "not a directory" in out.stderr
+    # options the fast path does not know go to typer, which answers as usual
+    out = run_cli("explain", "--json", "--help")
+    assert out.returncode == 0 and "--build-arg" in out.stdout
+    out = run_cli("explain", "--json", "--bogus", str(tmp_path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr

@@ -297,10 +297,24 @@ def render(graph: "BuildGraph", engine: dict[str, Any]) -> None:
                 src = f"built-in ARG {p.arg}"
             else:
                 src = f"ARG {p.arg} (declared at {_where(graph, p.line)}, no value)"
-            bn.add(
+            pn = bn.add(
                 f"{escape(p.arg)} = {escape(repr(p.value))} — {escape(src)}, overridable with "
                 f"--build-arg {escape(p.arg)}=…"
             )
+            av = graph.global_args.get(p.arg)
+            if p.source == "default" and av is not None and av.depends_on:
+                pn.add(f"[dim]default written {escape(repr(p.default))}[/]")
+                for dep in av.depends_on:
+                    dv = graph.global_args.get(dep)
+                    if dv is None:
+                        pn.add(f"[dim]{escape(dep)}: built-in platform ARG[/]")
+                    else:
+                        where = (
+                            f"--build-arg {dep}"
+                            if dv.source == "build-arg"
+                            else f"ARG default at {_where(graph, dv.line)}"
+                        )
+                        pn.add(f"{escape(dep)} = {escape(repr(dv.value))} — {escape(where)}")
         for d in s.dependencies:
             if d.kind == "from":
                 continue
