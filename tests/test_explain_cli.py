@@ -155,3 +155,10 @@ def test_json_fast_path_errors_and_fallbacks(tmp_path: Path) -> None:
     assert out.returncode == 0 and "--build-arg" in out.stdout
     out = run_cli("explain", "--json", "--bogus", str(tmp_path))
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_instruction_without_arguments(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nENV\n")
+    out = run_cli("explain", "--no-engine", str(tmp_path))
+    assert out.returncode == 3 and "Traceback" not in out.stderr
+    assert "Dockerfile:2: ENV requires at least one argument" in out.stderr

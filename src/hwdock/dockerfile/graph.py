@@ -169,7 +169,9 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
                     f"unknown instruction: {child.value[:40]}", path=path, line=n.start_line
                 )
         if cmd in ("env", "label") and n.next is None:
-            raise InputError(f"{cmd.upper()} requires at least one argument", path, n.start_line)
+            raise InputError(
+                f"{cmd.upper()} requires at least one argument", path=path, line=n.start_line
+            )
         if cmd == "arg" and n.next is None:
             raise InputError("ARG requires at least one argument", path=path, line=n.start_line)
     if not seen_from:
