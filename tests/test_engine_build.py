@@ -561,3 +561,61 @@ def test_dry_run_prints_commands_and_does_nothing(
     assert cmds[-1].endswith(" run --rm " + app)
     assert not image_exists(docker_cli, base) and not image_exists(docker_cli, app)
     assert not any(state.rglob("build.log"))
+
+
+@pytest.mark.parametrize(
+    ("run", "code", "says"),
+    [
+        ("echo 'write /out: no space left on device' && exit 1", 9, "disk is full"),
+        ("sh -c 'kill -9 $$'; exit $?", 12, "MAX_JOBS"),  # a child SIGKILLed, as by the OOM killer
+    ],
+    ids=["no-space", "killed-like-oom"],
+)
+def test_failure_kinds_have_their_exit_codes(
+    busybox_image: str, prefix: str, state: Path, tmp_path: Path, run: str, code: int, says: str
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "Dockerfile").write_text(f"FROM {busybox_image}\nRUN {run}\n")
+    plan = write_plan(
+        tmp_path / "p.json",
+        [
+            {
+                "id": "app",
+                "action": "build",
+                "image": f"{prefix}/kinds:1",
+                "reason": "r",
+                "context": str(src),
+            }
+        ],
+    )
+    out = hwdock("build", "--plan", str(plan), "--network", "none", state=state)
+    assert out.returncode == code, out.stderr
+    assert says in out.stderr and "build.log" in out.stderr
+
+
+def test_engine_down_is_exit_4_with_the_fix(state: Path, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path / "p.json", [])
+    out = hwdock(
+        "build",
+        "--plan",
+        str(plan),
+        "--engine",
+        "/usr/bin/docker",
+        state=state,
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no-daemon.sock"},
+    )
+    assert out.returncode == 4, out.stderr
+    assert "no container engine answers" in out.stderr and "hint: start the daemon" in out.stderr
+
+
+def test_up_builds_then_runs(
+    busybox_image: str, docker_cli: str, prefix: str, state: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    vllm_shaped_source(src, busybox_image)
+    plan, _, _ = two_step_plan(tmp_path, src, prefix)
+    out = hwdock("up", "--plan", str(plan), "--network", "none", state=state)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "base built for gfx1100\nhello from the app\n"
+    assert "logs and plan:" in out.stderr and "built:" in out.stderr

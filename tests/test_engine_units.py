@@ -323,3 +323,24 @@ def test_registry_unreachable_and_missing() -> None:
         raise urllib.error.HTTPError(req.full_url, 404, "nf", Message(), None)
 
     assert Registry(opener=missing).manifest("example.org/x:1").status == "not-found"
+
+
+def test_legacy_builder_refuses_buildkit_dockerfile(tmp_path: Any) -> None:
+    from hwdock.engine.execute import BuildOptions, check_builder, prepare
+    from hwdock.engine.runlog import Events
+
+    legacy = ContainerEngine("docker", "/usr/local/bin/docker", "legacy", "28.1")
+    seen: list[dict[str, Any]] = []
+    ev = Events(seen.append)
+    (tmp_path / "Dockerfile").write_text("FROM a\nRUN --mount=type=cache,target=/c true\n")
+    step = ImageStep(id="app", action="build", image="x:1", reason="r", context=str(tmp_path))
+    pb = prepare(step, BuildOptions(base_dir=tmp_path), None)
+    with pytest.raises(HwdockError) as ei:
+        check_builder(legacy, pb, ev)
+    assert ei.value.exit_code == ExitCode.ENGINE_UNAVAILABLE
+    assert "RUN --mount" in str(ei.value) and "buildx" in (ei.value.hint or "")
+    (tmp_path / "Dockerfile").write_text("FROM a\nRUN true\n")
+    check_builder(legacy, prepare(step, BuildOptions(base_dir=tmp_path), None), ev)
+    assert seen and seen[0]["event"] == "warning" and "legacy builder" in seen[0]["message"]
+    check_builder(DOCKER, pb, ev)  # BuildKit engines never warn
+    assert len(seen) == 1
