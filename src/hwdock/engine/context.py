@@ -32,49 +32,52 @@ class ContextDigest:
 
 
 def context_digest(context: Path, matcher: Matcher | None = None) -> ContextDigest:
-    """Walk `context` with os.scandir and hash the metadata of what the build would see."""
+    """Walk `context` with os.scandir and hash the metadata of what the build would see.
+
+    Entries are taken in the order the directory lists them (no sorting): that order is
+    stable while a directory is unchanged, and when it changes the answer can only be
+    "changed" — a needless rebuild, never a missed one.
+    """
     root = Path(context)
     matcher = matcher if matcher is not None else Matcher.from_context(root)
-    h = hashlib.sha256()
+    filtering = bool(matcher.patterns)
+    rows: list[tuple[str, str, int, int, int, str]] = []
+    append = rows.append
     files = 0
     total = 0
     stack: list[tuple[str, str]] = [(str(root), "")]
+    s_isdir, s_islnk = stat.S_ISDIR, stat.S_ISLNK
     while stack:
         abs_dir, rel_dir = stack.pop()
         try:
-            with os.scandir(abs_dir) as it:
-                entries = sorted(it, key=lambda e: e.name)
+            it = os.scandir(abs_dir)
         except (PermissionError, FileNotFoundError, NotADirectoryError):
+            append((rel_dir, "?unreadable", 0, 0, 0, ""))
             continue
-        subdirs: list[tuple[str, str]] = []
-        for e in entries:
-            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
-            try:
-                st = e.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            is_dir = stat.S_ISDIR(st.st_mode)
-            if matcher.patterns and matcher.excluded(rel):
-                if is_dir and matcher.may_include_below(rel):
-                    subdirs.append((e.path, rel))
-                continue
-            if is_dir:
-                h.update(f"d {rel} {st.st_mode:o}\n".encode("utf-8", "surrogateescape"))
-                subdirs.append((e.path, rel))
-                continue
-            extra = ""
-            if stat.S_ISLNK(st.st_mode):
+        with it:
+            for e in it:
+                rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
                 try:
-                    extra = os.readlink(e.path)
-                except OSError:
-                    extra = "?"
-            files += 1
-            total += st.st_size
-            h.update(
-                f"f {rel} {st.st_mode:o} {st.st_size} {st.st_mtime_ns} {extra}\n".encode(
-                    "utf-8", "surrogateescape"
-                )
-            )
-        # depth-first in name order: push reversed so the smallest name is walked first
-        stack.extend(reversed(subdirs))
+                    st = e.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                mode = st.st_mode
+                if filtering and matcher.excluded_in_walk(rel):
+                    if s_isdir(mode) and matcher.may_include_below(rel):
+                        stack.append((e.path, rel))
+                    continue
+                if s_isdir(mode):
+                    append((rel_dir, e.name, mode, 0, 0, ""))
+                    stack.append((e.path, rel))
+                    continue
+                link = ""
+                if s_islnk(mode):
+                    try:
+                        link = os.readlink(e.path)
+                    except OSError:
+                        link = "?"
+                files += 1
+                total += st.st_size
+                append((rel_dir, e.name, mode, st.st_size, st.st_mtime_ns, link))
+    h = hashlib.sha256(repr(rows).encode("utf-8", "surrogateescape"))
     return ContextDigest("sha256:" + h.hexdigest(), files, total)

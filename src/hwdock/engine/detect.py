@@ -14,11 +14,15 @@ A client with buildx wins over one with BuildKit built in, which wins over a leg
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
 
 from hwdock.engine.engine import BuildMode, ContainerEngine
 from hwdock.errors import ExitCode, HwdockError
@@ -94,9 +98,94 @@ def _rank(e: ContainerEngine) -> int:
     return {"buildx": 0, "buildkit": 1, "legacy": 2, "podman": 3}[e.build_mode]
 
 
-def find_engine(name: str | None = None, *, run: Runner = _default_runner) -> ContainerEngine:
-    """The engine to use: `name` is "docker", "podman", a client path, or None for auto."""
+PLUGIN_DIRS = (
+    "~/.docker/cli-plugins",
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+CACHE_TTL_S = 600.0
+
+
+def _fingerprint(name: str | None) -> str:
+    """What detection depends on: clients on PATH (path, size, mtime), plugins, env."""
+    parts: list[object] = [name, os.environ.get("PATH", "")]
+    for var in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "CONTAINER_HOST"):
+        parts.append(os.environ.get(var))
+    for cli in [*_which_all("docker"), *EXTRA_DOCKER_CLIENTS, *_which_all("podman")]:
+        try:
+            st = os.stat(cli)
+            parts.append((cli, st.st_size, st.st_mtime_ns))
+        except OSError:
+            parts.append((cli, None))
+    for d in PLUGIN_DIRS:
+        try:
+            parts.append((d, os.stat(os.path.expanduser(d)).st_mtime_ns))
+        except OSError:
+            parts.append((d, None))
+    return json.dumps(parts, default=str)
+
+
+def _cache_path() -> Path:
+    from hwdock.engine.runlog import state_dir
+
+    return state_dir() / "engine-cache.json"
+
+
+def _cached(name: str | None) -> ContainerEngine | None:
+    try:
+        data = json.loads(_cache_path().read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("key") != _fingerprint(name) or time.time() - data.get("at", 0) > CACHE_TTL_S:
+        return None
+    e = data.get("engine") or {}
+    try:
+        return ContainerEngine(
+            e["name"],
+            e["cli"],
+            e["build_mode"],
+            e.get("version", ""),
+            [*e.get("notes", []), "(detected earlier; cached)"],
+        )
+    except KeyError:
+        return None
+
+
+def _store(name: str | None, engine: ContainerEngine) -> None:
+    try:
+        p = _cache_path()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(
+            json.dumps({"key": _fingerprint(name), "at": time.time(), "engine": asdict(engine)})
+        )
+        os.replace(tmp, p)
+    except OSError:
+        pass
+
+
+def find_engine(name: str | None = None, *, run: Runner | None = None) -> ContainerEngine:
+    """The engine to use: `name` is "docker", "podman", a client path, or None for auto.
+
+    A successful detection is remembered for ten minutes in the state directory, keyed by
+    the clients' paths, sizes and mtimes, the plugin folders and DOCKER_HOST & co., so the
+    fast "up to date" path does not start four client processes. A daemon that went down
+    since is still reported: every engine call checks for it.
+    """
     name = name or os.environ.get("HWDOCK_ENGINE") or None
+    if run is None:
+        hit = _cached(name)
+        if hit is not None:
+            return hit
+        found = _find_engine(name, _default_runner)
+        _store(name, found)
+        return found
+    return _find_engine(name, run)
+
+
+def _find_engine(name: str | None, run: Runner) -> ContainerEngine:
     reasons: list[str] = []
     kind: str | None = None
     candidates: list[str] = []

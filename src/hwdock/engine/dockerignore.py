@@ -123,6 +123,11 @@ class Matcher:
     def __init__(self, patterns: Iterable[Pattern]):
         self.patterns = list(patterns)
         self.has_exclusions = any(p.exclusion for p in self.patterns)
+        # Without exceptions a path is left out when it or a parent matches any pattern;
+        # a walk never enters a left-out directory, so one combined match per entry does.
+        self._any: re.Pattern[str] | None = None
+        if self.patterns and not self.has_exclusions:
+            self._any = re.compile("|".join(f"(?:{p.regex.pattern})" for p in self.patterns))
 
     @classmethod
     def from_context(cls, context: Path) -> Matcher:
@@ -152,6 +157,12 @@ class Matcher:
             if hit:
                 matched = not p.exclusion
         return matched
+
+    def excluded_in_walk(self, path: str) -> bool:
+        """Like `excluded`, for a walk that only visits children of directories it kept."""
+        if self._any is not None:
+            return self._any.match(path) is not None
+        return self.excluded(path)
 
     def may_include_below(self, directory: str) -> bool:
         """Whether an exception pattern could re-include something under `directory`.

@@ -91,13 +91,41 @@ class ContainerEngine:
 
     def image_inspect(self, ref: str) -> dict[str, Any] | None:
         out = self._call(["image", "inspect", ref])
+        return self._inspect_result(out)
+
+    def _inspect_result(self, out: subprocess.CompletedProcess[str]) -> dict[str, Any] | None:
         if out.returncode != 0:
+            err = out.stderr.lower()
+            if "cannot connect" in err or "daemon running" in err or "connection refused" in err:
+                raise HwdockError(
+                    f"the {self.name} daemon does not answer ({out.stderr.strip()[-200:]})",
+                    hint="start it (sudo systemctl start docker, or dockerd &) and check "
+                    f"`{self.name} info`",
+                    exit_code=ExitCode.ENGINE_UNAVAILABLE,
+                )
             return None
         try:
             data = json.loads(out.stdout)
         except json.JSONDecodeError:
             return None
         return data[0] if isinstance(data, list) and data else None
+
+    def image_inspect_start(self, ref: str) -> subprocess.Popen[str]:
+        """Start an inspect in the background (overlaps with hashing the context)."""
+        return subprocess.Popen(
+            [self.cli, "image", "inspect", ref],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=self.env(),
+        )
+
+    def image_inspect_finish(self, proc: subprocess.Popen[str]) -> dict[str, Any] | None:
+        out, err = proc.communicate(timeout=60)
+        return self._inspect_result(
+            subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        )
 
     def image_exists(self, ref: str) -> bool:
         return self.image_inspect(ref) is not None

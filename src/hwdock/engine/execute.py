@@ -15,10 +15,12 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hwdock.engine.context import context_digest
 from hwdock.engine.dockerignore import Matcher
@@ -274,9 +276,10 @@ def build_step(
             "waiting", step=step.id, image=step.image, message="another hwdock builds this tag"
         ),
     ):
+        pending = None if opts.force else engine.image_inspect_start(step.image)
         h = compute_plan_hash(pb, parents or {})
-        if not opts.force:
-            have = engine.image_inspect(step.image)
+        if pending is not None:
+            have = engine.image_inspect_finish(pending)
             labels = ((have or {}).get("Config") or {}).get("Labels") or {}
             if have and labels.get(PLAN_HASH_LABEL) == h:
                 return StepResult(
@@ -316,6 +319,17 @@ def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
             continue
 
 
+def _term_as_interrupt() -> Any:
+    """While a build runs, SIGTERM cleans up like Ctrl-C (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def _run_build(
     engine: ContainerEngine,
     step: ImageStep,
@@ -330,6 +344,7 @@ def _run_build(
     log.flush()
     parser = ProgressParser()
     tail: deque[str] = deque(maxlen=60)
+    old_term = _term_as_interrupt()
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,
@@ -371,6 +386,8 @@ def _run_build(
         ) from None
     finally:
         log.flush()
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
     if rc != 0:
         failing = parser.failing_step()
         lines = list(failing.tail)[-15:] if failing and failing.tail else list(tail)[-15:]
