@@ -62,7 +62,15 @@ class PreparedBuild:
     context: Path
     dockerfile: Path
     dockerfile_text: str
-    features: list[str]
+
+    def features(self) -> list[str]:
+        """BuildKit-only features of the Dockerfile (read only when the builder lacks them)."""
+        return needs_buildkit(
+            self.dockerfile_text,
+            path=str(self.dockerfile),
+            build_args=self.step.build_args,
+            target=self.step.target,
+        )
 
 
 def prepare(step: ImageStep, opts: BuildOptions, scratch: Path | None) -> PreparedBuild:
@@ -86,7 +94,7 @@ def prepare(step: ImageStep, opts: BuildOptions, scratch: Path | None) -> Prepar
             raise InputError(
                 f"Dockerfile of step {step.id!r} not found", path=str(dockerfile)
             ) from None
-    return PreparedBuild(step, context, dockerfile, text, needs_buildkit(text))
+    return PreparedBuild(step, context, dockerfile, text)
 
 
 def compute_plan_hash(pb: PreparedBuild, parents: dict[str, str]) -> str:
@@ -108,9 +116,9 @@ def compute_plan_hash(pb: PreparedBuild, parents: dict[str, str]) -> str:
 
 
 def check_builder(engine: ContainerEngine, pb: PreparedBuild, events: Events) -> None:
-    needs = sorted(set(pb.features) | ({"plan says so"} if pb.step.needs_buildkit else set()))
     if engine.has_buildkit:
         return
+    needs = sorted(set(pb.features()) | ({"plan says so"} if pb.step.needs_buildkit else set()))
     if needs or pb.step.secrets:
         what = ", ".join(needs) or "build secrets"
         raise HwdockError(

@@ -1,14 +1,14 @@
 """Which BuildKit-only features a Dockerfile uses: decides whether the legacy builder may run it.
 
-Uses the Dockerfile package's feature list when it provides one (`hwdock.dockerfile`
-`features`); otherwise a small line scanner that knows the common ones: `RUN --mount`,
-`--network`/`--security` on RUN, heredocs (`<<EOF`), `COPY --link`/`--chmod`/`--parents`,
-and a `# syntax=` directive.
+Uses the Dockerfile package's analysis; when that cannot read a file, a small line scanner
+that knows the common ones: `RUN --mount`, `--network`/`--security` on RUN, heredocs
+(`<<EOF`), `COPY --link`/`--chmod`/`--parents`, and a `# syntax=` directive.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 _CONT = re.compile(r"\\\s*\n")
 _INSTR = re.compile(r"^\s*(RUN|COPY|ADD)\s+(.*)$", re.I)
@@ -16,19 +16,30 @@ _HEREDOC = re.compile(r"<<-?\s*[\"']?[A-Za-z_][A-Za-z0-9_]*[\"']?")
 _SYNTAX = re.compile(r"^#\s*syntax\s*=", re.I)
 
 
-def needs_buildkit(text: str) -> list[str]:
-    """Names of the BuildKit-only features in `text` (empty when the legacy builder can run it)."""
-    try:  # the Dockerfile helper's richer answer, when it is there
-        from hwdock.dockerfile import features as _features  # type: ignore[attr-defined]
+def needs_buildkit(
+    text: str,
+    *,
+    path: str = "Dockerfile",
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+) -> list[str]:
+    """BuildKit-only features in `text` (empty when the legacy builder can run it).
 
-        fn = getattr(_features, "buildkit_features", None) or getattr(
-            _features, "needs_buildkit", None
-        )
-        if callable(fn):
-            got = fn(text)
-            return sorted({str(x) for x in got})
-    except ImportError:
-        pass
+    Asks the Dockerfile package (`hwdock.dockerfile.analyze(...).features`, BuildKit's own
+    parser rules, `--target` pruning) and falls back to the line scanner below when that
+    cannot read the file.
+    """
+    try:
+        from hwdock.dockerfile import analyze
+
+        graph = analyze(text, path, dict(build_args or {}), target)
+        return sorted({f.detail for f in graph.features})
+    except Exception:  # a file the analyzer refuses still gets the simple scan
+        return scan_buildkit_features(text)
+
+
+def scan_buildkit_features(text: str) -> list[str]:
+    """A small line scanner for the common BuildKit-only features."""
     found: set[str] = set()
     lines = text.splitlines()
     if lines and _SYNTAX.match(lines[0]):
