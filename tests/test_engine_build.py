@@ -619,3 +619,30 @@ def test_up_builds_then_runs(
     assert out.returncode == 0, out.stderr
     assert out.stdout == "base built for gfx1100\nhello from the app\n"
     assert "logs and plan:" in out.stderr and "built:" in out.stderr
+
+
+def test_source_form_plans_then_builds_and_runs(
+    busybox_image: str, docker_cli: str, prefix: str, state: Path, tmp_path: Path
+) -> None:
+    """`hwdock build SOURCE` calls hwdock.plan.make_plan (here for a recorded CPU-only host)."""
+    from hwdock.probe.model import HostReport
+
+    host = tmp_path / "host.json"
+    host.write_text(json.dumps(HostReport(source="test", hostname="cpu-box").to_dict()))
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "Dockerfile").write_text(
+        f'FROM {busybox_image}\nRUN echo generic-app > /g\nCMD ["cat", "/g"]\n'
+    )
+    tag = f"{prefix}/source-form:1"
+    args = ["--host", str(host), "--tag", tag, "--network", "none"]
+    out = hwdock("build", str(src), *args, "--json", state=state)
+    assert out.returncode == 0, out.stderr
+    assert results(out.stdout) == {"app": "built"}
+    folder = Path(next(e["path"] for e in events(out.stdout) if e["event"] == "run-folder"))
+    saved = json.loads((folder / "plan.json").read_text())
+    assert saved["kind"] == "plan" and saved["steps"][-1]["image"] == tag
+    up = hwdock("up", str(src), *args, state=state)
+    assert up.returncode == 0, up.stderr
+    assert up.stdout == "generic-app\n"
+    assert "up to date" in up.stderr

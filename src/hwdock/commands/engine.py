@@ -33,20 +33,6 @@ def _parse_kv(items: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
-def _live_host() -> Any:
-    import hwdock.probe as probe
-    from hwdock.errors import HwdockError
-
-    for name in ("probe_host", "probe", "live_probe", "collect"):
-        fn = getattr(probe, name, None)
-        if callable(fn):
-            return fn()
-    raise HwdockError(
-        "this hwdock has no live host probe yet",
-        hint="make a plan elsewhere (hwdock plan --json > plan.json) and pass --plan plan.json",
-    )
-
-
 def load_plan(
     plan_file: Path | None,
     source: Path | None,
@@ -75,18 +61,22 @@ def load_plan(
         if plan.source and Path(plan.source).is_dir():
             base = Path(plan.source).resolve()
         return plan, base
-    from hwdock.plan import make_plan  # type: ignore[attr-defined]
-    from hwdock.plan.options import PlanOptions  # type: ignore[import-not-found]
+    from hwdock.plan import make_plan
+    from hwdock.plan.command import engine_lookups, load_host
+    from hwdock.plan.options import PlanOptions
 
     src = (source or Path(".")).resolve()
+    if not src.is_dir():
+        raise InputError("not a folder", path=str(src), hint="give the source tree (build context)")
+    model = opts.get("model")
     options = PlanOptions(
         source=src,
         dockerfile=opts.get("dockerfile"),
         recipe=opts.get("recipe"),
         platform=opts.get("platform"),
-        gpu=list(opts.get("gpu") or []),
-        model=opts.get("model"),
-        customize=list(opts.get("customize") or []),
+        gpu=[g for item in opts.get("gpu") or [] for g in item.split(",") if g],
+        model=Path(model).resolve() if model else None,
+        customize=[c for item in opts.get("customize") or [] for c in item.split(",") if c],
         build_args=dict(opts.get("build_args") or {}),
         target=opts.get("target"),
         tag=opts.get("tag"),
@@ -94,9 +84,24 @@ def load_plan(
         port=int(opts.get("port") or 8000),
         base_dockerfile=opts.get("base_dockerfile"),
     )
-    local = engine.image_exists if engine is not None else None
-    plan = make_plan(_live_host(), options, local_images=local)
-    return plan, src if src.is_dir() else src.parent
+    host = load_host(opts.get("host_report"), opts.get("from_capture"))
+    local_images, image_env = engine_lookups()
+    plan = make_plan(host, options, local_images=local_images, image_env=image_env)
+    return plan, src
+
+
+def refuse_incompatible(plan: Plan, force: bool) -> None:
+    """A plan whose verdicts say the image cannot work here is not built (unless --force)."""
+    from hwdock.errors import ExitCode, HwdockError
+    from hwdock.plan.make import is_incompatible
+
+    if is_incompatible(plan) and not force:
+        why = "; ".join(f.message for f in plan.verdicts if f.severity == "error")
+        raise HwdockError(
+            f"the plan says this image cannot work on this host: {why}",
+            hint="see `hwdock plan` for the reasons and fixes; --force builds anyway",
+            exit_code=ExitCode.INCOMPATIBLE,
+        )
 
 
 def apply_overrides(plan: Plan, build_args: dict[str, str], tag: str | None) -> None:
@@ -289,6 +294,8 @@ def _dry_run_build(
 def register(app: typer.Typer) -> None:
     plan_opt = typer.Option(None, "--plan", help="A plan (hwdock plan --json) to carry out.")
     engine_opt = typer.Option(None, "--engine", help="docker, podman or a client's path.")
+    host_opt = typer.Option(None, "--host", help="Plan for this host report (SOURCE form).")
+    from_opt = typer.Option(None, "--from", help="Plan for a recorded host (SOURCE form).")
 
     @app.command("build")
     def build_cmd(
@@ -304,6 +311,9 @@ def register(app: typer.Typer) -> None:
         tag: str | None = typer.Option(None, "--tag", "-t"),
         debug: bool = typer.Option(False, "--debug"),
         base_dockerfile: str | None = typer.Option(None, "--base-dockerfile"),
+        port: int = typer.Option(8000, "--port", help="Host port for the server."),
+        host_report: Path | None = host_opt,
+        from_capture: Path | None = from_opt,
         engine: str | None = engine_opt,
         network: str | None = typer.Option(
             None, "--network", help="Network for RUN steps (host, none); default: the engine's."
@@ -338,10 +348,14 @@ def register(app: typer.Typer) -> None:
                     tag=tag,
                     debug=debug,
                     base_dockerfile=base_dockerfile,
+                    port=port,
+                    host_report=host_report,
+                    from_capture=from_capture,
                 ),
             )
             if plan_file is not None:
                 apply_overrides(plan, args, tag)
+            refuse_incompatible(plan, force)
             if dry_run:
                 _dry_run_build(plan, base, eng, network, no_cache, json_out, events)
                 return
@@ -433,6 +447,8 @@ def register(app: typer.Typer) -> None:
         device: list[str] = typer.Option([], "--device"),
         group_add: list[int] = typer.Option([], "--group-add"),
         env: list[str] = typer.Option([], "--env", "-e"),
+        host_report: Path | None = host_opt,
+        from_capture: Path | None = from_opt,
         engine: str | None = engine_opt,
         network: str | None = typer.Option(None, "--network"),
         force: bool = typer.Option(False, "--force"),
@@ -457,14 +473,23 @@ def register(app: typer.Typer) -> None:
                 plan_file,
                 source,
                 engine=eng,
-                opts=dict(recipe=recipe, platform=platform, build_args=args, tag=tag, model=model),
+                opts=dict(
+                    recipe=recipe,
+                    platform=platform,
+                    build_args=args,
+                    tag=tag,
+                    model=model,
+                    host_report=host_report,
+                    from_capture=from_capture,
+                ),
             )
             if plan_file is not None:
                 apply_overrides(plan, args, tag)
+            refuse_incompatible(plan, force)
             spec = make_run_spec(
                 plan,
                 None,
-                model=model,
+                model=model if plan_file is not None else None,  # the SOURCE plan mounts it
                 args=words,
                 name=None,
                 ports=port,
