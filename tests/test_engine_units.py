@@ -345,3 +345,53 @@ def test_legacy_builder_refuses_buildkit_dockerfile(tmp_path: Any) -> None:
     assert seen and seen[0]["event"] == "warning" and "legacy builder" in seen[0]["message"]
     check_builder(DOCKER, pb, ev)  # BuildKit engines never warn
     assert len(seen) == 1
+
+
+def test_incompatible_plan_is_refused_unless_forced() -> None:
+    from hwdock.commands.engine import refuse_incompatible
+    from hwdock.findings import Finding
+    from hwdock.plan.model import Plan
+
+    plan = Plan(recipe="vllm", platform="rocm", route="build-base-and-app")
+    refuse_incompatible(plan, force=False)  # no verdicts: nothing to refuse
+    plan.verdicts.append(Finding("gfx-unsupported", "gfx803 is not supported", "error"))
+    with pytest.raises(HwdockError) as ei:
+        refuse_incompatible(plan, force=False)
+    assert ei.value.exit_code == ExitCode.INCOMPATIBLE and "gfx803" in str(ei.value)
+    refuse_incompatible(plan, force=True)
+
+
+def test_run_spec_from_image_model_and_env_names(tmp_path: Any) -> None:
+    from hwdock.commands.engine import make_run_spec
+    from hwdock.errors import UsageError
+
+    model = tmp_path / "Qwen3-0.6B"
+    model.mkdir()
+    spec = make_run_spec(
+        None,
+        "vllm/vllm-openai:latest",
+        model=model,
+        args=[],
+        name="srv",
+        ports=["8000"],
+        devices=["/dev/kfd"],
+        group_add=[109],
+        gpus=None,
+        env_names=["HF_TOKEN"],
+    )
+    assert spec.command == ["--model", "/models/Qwen3-0.6B"]
+    assert spec.mounts[0].read_only and spec.mounts[0].source == str(model.resolve())
+    assert spec.ports == [(8000, 8000)] and spec.env_passthrough == ["HF_TOKEN"]
+    with pytest.raises(UsageError):
+        make_run_spec(
+            None,
+            "x",
+            model=None,
+            args=[],
+            name=None,
+            ports=[],
+            devices=[],
+            group_add=[],
+            gpus=None,
+            env_names=["HF_TOKEN=secret"],
+        )

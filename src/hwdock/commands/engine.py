@@ -93,9 +93,12 @@ def load_plan(
 def refuse_incompatible(plan: Plan, force: bool) -> None:
     """A plan whose verdicts say the image cannot work here is not built (unless --force)."""
     from hwdock.errors import ExitCode, HwdockError
+
+    if force or not any(f.severity == "error" for f in plan.verdicts):
+        return  # nothing to refuse (and plan.make stays unimported on the fast path)
     from hwdock.plan.make import is_incompatible
 
-    if is_incompatible(plan) and not force:
+    if is_incompatible(plan):
         why = "; ".join(f.message for f in plan.verdicts if f.severity == "error")
         raise HwdockError(
             f"the plan says this image cannot work on this host: {why}",
