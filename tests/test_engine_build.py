@@ -404,6 +404,19 @@ def test_pull_through_local_registry(
     out = hwdock("build", "--plan", str(down), state=state)
     assert out.returncode == 7 and "does not answer" in out.stderr
 
+    # registry down, but the image is here: said so, and the local copy is used
+    local = f"127.0.0.1:9/{prefix}/here:1"
+    subprocess.run([docker_cli, "tag", busybox_image, local], check=True)
+    here = write_plan(
+        tmp_path / "h.json",
+        [{"id": "base", "action": "pull", "image": local, "reason": "r"}],
+    )
+    out = hwdock("build", "--plan", str(here), "--json", state=state)
+    assert out.returncode == 0, out.stderr
+    assert results(out.stdout) == {"base": "present"}
+    warn = [e for e in events(out.stdout) if e["event"] == "warning"]
+    assert warn and "registry unreachable" in warn[0]["message"]
+
 
 def test_secret_reaches_build_only_as_buildkit_secret(
     busybox_image: str, docker_cli: str, prefix: str, state: Path, tmp_path: Path

@@ -202,6 +202,25 @@ def execute_plan(
     return results
 
 
+_ARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+
+def host_platform() -> str:
+    """This machine as an OCI platform ("linux/amd64"), for pulls whose step names none."""
+    import platform as _platform
+
+    m = _platform.machine().lower()
+    return f"linux/{_ARCH.get(m, m)}"
+
+
 def pull_step(
     engine: ContainerEngine, step: ImageStep, opts: BuildOptions, events: Events
 ) -> StepResult:
@@ -244,9 +263,10 @@ def pull_step(
             hint=f"log in first ({engine.name} login <registry>) or check the name",
             exit_code=ExitCode.REGISTRY,
         )
-    if not info.has_platform(step.platform):
+    want = step.platform or host_platform()
+    if not info.has_platform(want):
         raise HwdockError(
-            f"{step.image} has no {step.platform} image (it has {', '.join(info.platforms)})",
+            f"{step.image} has no {want} image (it has {', '.join(info.platforms)})",
             hint="choose another tag, or plan a build for this platform",
             exit_code=ExitCode.INCOMPATIBLE,
         )
