@@ -80,7 +80,7 @@ def test_render_group_missing_gives_fix(tmp_path: Path) -> None:
     kfd = next(f for f in r.findings if f.code == "kfd-not-writable")
     assert kfd.message.startswith("/dev/kfd not writable by uid 1000: add yourself to group render")
     assert kfd.fix == "sudo usermod -aG render $USER, then log in again"
-    assert "render-node-not-accessible" in codes(r)
+    assert "render-node-not-writable" in codes(r)
     h2 = mi300x_host(tmp_path / "b", 1)
     h2.devices[0]["mode"] = "0660"
     h2.meta["user"]["groups"] = [1000, 109]
@@ -220,7 +220,7 @@ def test_hsa_override_and_rocr_visible(tmp_path: Path) -> None:
     r = h.report()
     assert [a.visible for a in r.accelerators] == [False, True]
     assert r.env == {"HSA_OVERRIDE_GFX_VERSION": "9.4.2", "ROCR_VISIBLE_DEVICES": "1"}
-    assert {"hsa-override-gfx-version", "visible-devices-hide"} <= set(codes(r))
+    assert {"hsa-override-gfx-version", "devices-hidden-by-env"} <= set(codes(r))
 
 
 def test_hip_visible_applies_after_rocr(tmp_path: Path) -> None:

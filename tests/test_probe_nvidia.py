@@ -131,7 +131,7 @@ def test_cuda_visible_devices_by_index_and_uuid(tmp_path: Path) -> None:
     h.meta["env"] = {"CUDA_VISIBLE_DEVICES": "GPU-aaaa1"}
     r = h.report()
     assert [a.visible for a in r.accelerators] == [False, True]
-    f = next(f for f in r.findings if f.code == "visible-devices-hide")
+    f = next(f for f in r.findings if f.code == "devices-hidden-by-env")
     assert "0000:18:00.0" in f.message and "CUDA_DEVICE_ORDER" in f.message
     h2 = h100_host(tmp_path / "b", 2)
     h2.meta["env"] = {"CUDA_VISIBLE_DEVICES": ""}

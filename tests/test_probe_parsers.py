@@ -150,7 +150,8 @@ def test_meminfo_roundtrip_and_garbage(values: dict[str, int], junk: str) -> Non
     ("text", "version", "flavor", "arch"),
     [
         (
-            "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\n",
+            "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  "
+            "Tue Mar  5 22:23:56 UTC 2024\n",
             "550.54.15",
             "proprietary",
             "x86_64",

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hwdock.commands.explain",
     "hwdock.commands.plan",
     "hwdock.commands.engine",
+    "hwdock.commands.export",
 )
 
 app = typer.Typer(

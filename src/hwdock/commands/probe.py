@@ -30,17 +30,9 @@ def register(app: typer.Typer) -> None:
 
             report = replay(from_dir)
         else:
-            import os
+            from hwdock.probe import probe_live
 
-            from hwdock.probe.access import ENV_KEPT
-            from hwdock.probe.host import live_user, probe_host
-            from hwdock.probe.root import Root
-            from hwdock.probe.runner import LiveRunner
-
-            env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
-            report = probe_host(
-                Root("/"), LiveRunner(), env, live_user(), use_nvml=True, timeout=timeout
-            )
+            report = probe_live(timeout=timeout)
         if json_out:
             from hwdock.jsonout import dump
 

@@ -86,9 +86,9 @@ def _advise(ctx: Context, a: DeviceAccess) -> None:
     if a.path == "/dev/kfd":
         code = "kfd-not-writable"
     elif a.path.startswith("/dev/dri/"):
-        code = "render-node-not-accessible"
+        code = "render-node-not-writable"
     elif a.path.startswith("/dev/nvidia"):
-        code = "nvidia-device-not-accessible"
+        code = "nvidia-device-not-writable"
     else:
         code = "device-not-accessible"
     if group and (a.mode is None or int(a.mode, 8) & 0o060):
@@ -174,7 +174,7 @@ def _apply(ctx: Context, var: str, accs: list[Accelerator], kept: list[Accelerat
             else ""
         )
         ctx.warn(
-            "visible-devices-hide",
+            "devices-hidden-by-env",
             f"{var}={ctx.env[var]!r} hides {len(hidden)} of {len(accs)} GPUs: "
             f"{', '.join(a.pci_address or a.key for a in hidden)}{order}",
             severity="info",

@@ -75,6 +75,18 @@ def collect(ctx: Context) -> None:
     if not amd and not gpu_nodes:
         return
     _driver(ctx, amd)
+    igpus = [a for a in amd if a.integrated]
+    if igpus and len(igpus) < len(amd):
+        ctx.warn(
+            "igpu-present",
+            f"an integrated AMD GPU ({', '.join(a.key for a in igpus)}, "
+            f"{', '.join(sorted({a.gfx_target or '?' for a in igpus}))}) sits beside the discrete "
+            "one(s); ROCm enumerates both, and images built only for the discrete target fail "
+            "on it",
+            severity="info",
+            fix="hide it from ROCm: ROCR_VISIBLE_DEVICES=<discrete GPU UUIDs or indices>",
+            evidence=[a.key for a in igpus],
+        )
     override = ctx.env.get("HSA_OVERRIDE_GFX_VERSION")
     if override:
         targets = sorted({a.gfx_target for a in amd if a.gfx_target})

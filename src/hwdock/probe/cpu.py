@@ -72,6 +72,19 @@ def parse_cpuinfo(text: str | None) -> Cpu:
     return cpu
 
 
+def cpu_topology(text: str | None) -> tuple[int | None, int | None]:
+    """x86 `cpu cores` (cores per socket) and `siblings` (threads per socket)."""
+    cores = siblings = None
+    for line in (text or "").splitlines():
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if key == "cpu cores" and value.isdigit() and cores is None:
+            cores = int(value)
+        elif key == "siblings" and value.isdigit() and siblings is None:
+            siblings = int(value)
+    return cores or None, siblings or None
+
+
 def isa_level(arch: str | None, flags: set[str]) -> str | None:
     if arch == "x86_64":
         for level, need in (
@@ -89,6 +102,22 @@ def isa_level(arch: str | None, flags: set[str]) -> str | None:
                 return level
         return "neon" if "asimd" in flags else "armv8"
     return None
+
+
+def parse_cpu_list(text: str | None) -> int | None:
+    """The number of CPUs in a kernel CPU list such as "0-207" or "0-3,8-11,16"."""
+    if not text or not text.strip():
+        return None
+    count = 0
+    for part in text.strip().split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()):
+            return None
+        n = int(hi) - int(lo) + 1 if sep else 1
+        if n <= 0:
+            return None
+        count += n
+    return count
 
 
 def parse_meminfo(text: str | None) -> dict[str, int]:
@@ -114,6 +143,16 @@ def collect(ctx: Context) -> None:
         import platform
 
         cpu.architecture = platform.machine() or None
+    online = parse_cpu_list(ctx.read_value("/sys/devices/system/cpu/online"))
+    if online is not None and online != cpu.logical_cores:
+        # /proc/cpuinfo may be trimmed (captures) or partial; the kernel's list is the count
+        per_socket, siblings = cpu_topology(text)
+        cpu.logical_cores = online
+        if per_socket and siblings:
+            cpu.physical_cores = online * per_socket // siblings
+            cpu.sockets = max(1, online // siblings)
+        elif cpu.architecture != "x86_64":
+            cpu.physical_cores = online  # no SMT on the Arm cores we know of
     if text is not None and cpu.logical_cores is None:
         ctx.warn("cpuinfo-unparsed", "/proc/cpuinfo lists no processors", evidence=[text[:200]])
     mem = parse_meminfo(ctx.read("/proc/meminfo"))

@@ -120,7 +120,7 @@ def _docker(ctx: Context) -> None:
     engine.buildkit_usable = engine.buildx_version is not None or builtin
     if engine.buildx_version is None and not builtin:
         ctx.warn(
-            "buildx-missing",
+            "no-buildx",
             f"docker client {client} builds with BuildKit only through the buildx plugin, "
             "which is not installed",
             fix="install the buildx plugin (Debian: sudo apt install docker-buildx)",

@@ -16,6 +16,7 @@ from hwdock.probe.pci import normalize_address
 PROC_VERSION = "/proc/driver/nvidia/version"
 SYS_VERSION = "/sys/module/nvidia/version"
 PROC_GPUS = "/proc/driver/nvidia/gpus"
+# The argv is the contract with recorded captures (tests/fixtures/hosts/README.md): keep it.
 SMI_FIELDS = ("pci.bus_id", "name", "compute_cap", "memory.total", "driver_version", "uuid")
 MIB = 1024 * 1024
 
@@ -129,21 +130,44 @@ def collect(ctx: Context) -> None:
         driver.flavor = module.flavor
     if jetson:
         driver.flavor = "jetson"
+    elif ctx.report.wsl and driver.flavor is None:
+        driver.flavor = "wsl"  # the Windows driver, reached through /dev/dxg
     cuda_from_api = None
     if ctx.use_nvml and ctx.runner.live:
         cuda_from_api = _nvml(ctx, driver)
         nvml_ok = cuda_from_api is not None
     else:
         nvml_ok = False
+    smi_ok = False
     if not nvml_ok and (nvidia or driver_loaded or ctx.report.wsl):
-        _smi(ctx, driver)
+        smi_ok = _smi(ctx, driver)
+    discrete = [a for a in ctx.devices.of("nvidia") if a.pci_address]
+    if discrete and not (nvml_ok or smi_ok):
+        ctx.warn(
+            "nvml-unavailable",
+            "neither NVML nor nvidia-smi answered: compute capability comes from the built-in "
+            "table and GPU memory is unknown",
+            severity="info",
+            fix="install the NVIDIA utilities (nvidia-smi) or `pip install 'hwdock[nvml]'`",
+        )
     for acc in ctx.devices.of("nvidia"):
         _table(acc)
         _nodes(ctx, acc)
+    from_table = [
+        a.key for a in discrete if a.sources.get("compute_capability", "").startswith("table:")
+    ]
+    if from_table:
+        ctx.warn(
+            "compute-cap-from-table",
+            f"compute capability of {len(from_table)} GPU(s) comes from the built-in PCI-id "
+            "table, not from the driver",
+            severity="info",
+            evidence=from_table,
+        )
     if cuda_from_api:
         driver.cuda_driver_version = cuda_from_api
-    elif driver.version and not jetson and not ctx.report.wsl:
-        entry = tables.cuda_for_driver(driver.version)
+    elif driver.version and not jetson:
+        entry = tables.cuda_for_driver(driver.version, windows=ctx.report.wsl)
         if entry is not None:
             driver.cuda_driver_version = entry["version"]
     if driver.version is None and nvidia and not jetson:
@@ -174,7 +198,8 @@ def _procfs_gpus(ctx: Context) -> None:
             put(acc, "uuid", uuid, src)
 
 
-def _smi(ctx: Context, driver: Driver) -> None:
+def _smi(ctx: Context, driver: Driver) -> bool:
+    """Fill from nvidia-smi; True when it answered with at least one GPU."""
     fields = SMI_FIELDS
     result = ctx.run(smi_argv(fields))
     out = (result.stdout + result.stderr).lower()
@@ -187,7 +212,7 @@ def _smi(ctx: Context, driver: Driver) -> None:
         fields = tuple(f for f in SMI_FIELDS if f != "compute_cap")
         result = ctx.run(smi_argv(fields))
     if result.missing:
-        return
+        return False
     if not result.ok:
         if not result.timed_out:
             ctx.warn(
@@ -196,7 +221,7 @@ def _smi(ctx: Context, driver: Driver) -> None:
                 "and tables only",
                 evidence=[(result.stderr or result.stdout).strip()[:300]],
             )
-        return
+        return False
     gpus = parse_smi_csv(result.stdout, fields)
     if not gpus and result.stdout.strip():
         ctx.warn(
@@ -212,6 +237,7 @@ def _smi(ctx: Context, driver: Driver) -> None:
         put(acc, "uuid", g.uuid, "nvidia-smi")
         if g.driver_version and (driver.source is None or ctx.report.wsl):
             driver.version, driver.source = g.driver_version, "nvidia-smi"
+    return bool(gpus)
 
 
 def _nvml(ctx: Context, driver: Driver) -> str | None:
