@@ -142,3 +142,31 @@ def test_context_digest_exception_inside_excluded_dir(tmp_path: Path) -> None:
     assert context_digest(tmp_path).digest == d1.digest
     (tmp_path / "docs" / "README.md").write_text("changed and seen")
     assert context_digest(tmp_path).digest != d1.digest
+
+
+def test_dockerfile_own_ignore_file_counts_only_what_both_leave_out(tmp_path: Path) -> None:
+    from hwdock.engine.execute import BuildOptions, compute_plan_hash, prepare
+    from hwdock.plan.model import ImageStep
+
+    _tree(tmp_path, {"Dockerfile.app": "FROM a\n", "a.log": "1", "b.tmp": "2", "src/x": "3"})
+    (tmp_path / ".dockerignore").write_text("*.log\n*.tmp\n")
+    step = ImageStep(
+        id="app",
+        action="build",
+        image="x:1",
+        reason="r",
+        context=str(tmp_path),
+        dockerfile="Dockerfile.app",
+    )
+    pb = prepare(step, BuildOptions(base_dir=tmp_path), None)
+    h1 = compute_plan_hash(pb, {})
+    (tmp_path / "b.tmp").write_text("22")
+    assert compute_plan_hash(pb, {}) == h1  # ignored by the context's file
+    (tmp_path / "Dockerfile.app.dockerignore").write_text("*.log\n")  # sends b.tmp
+    h2 = compute_plan_hash(pb, {})
+    assert h2 != h1
+    (tmp_path / "b.tmp").write_text("222")
+    assert compute_plan_hash(pb, {}) != h2  # one of the two engines would send it
+    h3 = compute_plan_hash(pb, {})
+    (tmp_path / "a.log").write_text("11")
+    assert compute_plan_hash(pb, {}) == h3  # both leave it out

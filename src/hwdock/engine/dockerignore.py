@@ -185,3 +185,26 @@ class Matcher:
             if lead[:k] == dparts[:k]:
                 return True
         return False
+
+
+class BothMatcher(Matcher):
+    """Leaves a path out only when both matchers do.
+
+    Used when a Dockerfile has its own `<Dockerfile>.dockerignore`: newer BuildKit
+    frontends read that one instead of the context's, older ones ignore it. Hashing what
+    either would send (a superset) can cause a needless rebuild, never a missed one.
+    """
+
+    def __init__(self, a: Matcher, b: Matcher):
+        super().__init__([*a.patterns, *b.patterns])
+        self.a, self.b = a, b
+        self._any = None
+
+    def excluded(self, path: str) -> bool:
+        return self.a.excluded(path) and self.b.excluded(path)
+
+    def excluded_in_walk(self, path: str) -> bool:
+        return self.a.excluded_in_walk(path) and self.b.excluded_in_walk(path)
+
+    def may_include_below(self, directory: str) -> bool:
+        return self.a.may_include_below(directory) or self.b.may_include_below(directory)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hwdock.engine.context import context_digest
-from hwdock.engine.dockerignore import Matcher
+from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
 from hwdock.engine.engine import ContainerEngine
 from hwdock.engine.failures import classify
 from hwdock.engine.features import needs_buildkit
@@ -103,6 +103,11 @@ def compute_plan_hash(pb: PreparedBuild, parents: dict[str, str]) -> str:
         ignore_text = (pb.context / ".dockerignore").read_text(errors="replace")
     except FileNotFoundError:
         ignore_text = ""
+    own = pb.dockerfile.with_name(pb.dockerfile.name + ".dockerignore")
+    if own.is_file():  # a Dockerfile's own ignore file (newer BuildKit frontends)
+        own_text = own.read_text(errors="replace")
+        matcher = BothMatcher(matcher, Matcher(parse(own_text)))
+        ignore_text += "\0" + own_text
     digest = context_digest(pb.context, matcher)
     return plan_hash(
         dockerfile_text=pb.dockerfile_text,
