@@ -83,6 +83,30 @@ def test_podman_build_labels_secret_and_up_to_date(
     assert results(again.stdout) == {"app": "up-to-date"}
 
 
+@pytest.mark.registry
+def test_podman_pull_through_local_registry(
+    podman: ContainerEngine, registry: str, tmp_path: Path
+) -> None:
+    remote = f"{registry}/hwdock-engine-test-{secrets.token_hex(4)}/podbusy:1"
+    podman.tag(BASE, remote)
+    podman.push(remote)
+    podman.remove(remote)
+    assert not podman.image_exists(remote)
+    plan = write_plan(
+        tmp_path / "p.json",
+        [{"id": "base", "action": "pull", "image": remote, "reason": "published"}],
+    )
+    try:
+        out = hwdock(
+            "build", "--plan", str(plan), "--engine", "podman", "--json", state=tmp_path / "state"
+        )
+        assert out.returncode == 0, out.stderr
+        assert results(out.stdout) == {"base": "pulled"}
+        assert podman.image_exists(remote)
+    finally:
+        podman.remove(remote)
+
+
 def test_podman_run(podman: ContainerEngine) -> None:
     probe = podman.run(RunSpec(image=BASE), ["sh", "-c", "echo ran-in-podman"], timeout=60)
     if probe.returncode != 0 and "rlimit" in probe.stderr:

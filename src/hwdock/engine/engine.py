@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hwdock.engine.reference import fully_qualified
+from hwdock.engine.reference import fully_qualified, is_local_registry, parse_reference
 from hwdock.errors import ExitCode, HwdockError
 from hwdock.plan.model import ImageStep, RunSpec
 
@@ -139,8 +139,18 @@ class ContainerEngine:
         cfg = info.get("Config") or {}
         return dict(cfg.get("Labels") or {})
 
+    def _tls_args(self, ref: str) -> list[str]:
+        """Podman insists on TLS unless told; Docker allows http for 127.0.0.0/8 itself."""
+        if self.name != "podman":
+            return []
+        try:
+            domain = parse_reference(ref).domain
+        except HwdockError:
+            return []
+        return ["--tls-verify=false"] if is_local_registry(domain) else []
+
     def pull_argv(self, ref: str, platform: str | None = None) -> list[str]:
-        argv = [self.cli, "pull"]
+        argv = [self.cli, "pull", *self._tls_args(ref)]
         if platform:
             argv += ["--platform", platform]
         return [*argv, self.normalise(ref)]
@@ -155,7 +165,7 @@ class ContainerEngine:
             )
 
     def push(self, ref: str, timeout: float = 600) -> None:
-        out = self._call(["push", ref], timeout=timeout)
+        out = self._call(["push", *self._tls_args(ref), ref], timeout=timeout)
         if out.returncode != 0:
             raise HwdockError(
                 f"pushing {ref} failed: {out.stderr.strip()[-400:]}", exit_code=ExitCode.REGISTRY
