@@ -22,6 +22,7 @@ import pytest
 
 from hwdock.engine.dockerignore import Matcher
 from hwdock.engine.runlog import tag_lock
+from tests.support import engine as eng
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.engine
@@ -490,7 +491,7 @@ def test_fake_device_nodes_and_numeric_groups(
         try:
             os.mknod(devs / name, 0o666 | 0o020000, os.makedev(1, 3))  # like /dev/null
         except PermissionError:
-            pytest.skip("mknod needs root (CAP_MKNOD) here")
+            eng.need("mknod needs root (CAP_MKNOD) to make the fake device nodes")
     out = hwdock(
         "run",
         busybox_image,
