@@ -660,3 +660,14 @@ def test_source_form_plans_then_builds_and_runs(
     assert up.returncode == 0, up.stderr
     assert up.stdout == "generic-app\n"
     assert "up to date" in up.stderr
+
+
+def test_run_json_keeps_stdout_for_events(busybox_image: str, state: Path) -> None:
+    out = hwdock("run", busybox_image, "--json", "--", "echo", "from-the-container", state=state)
+    assert out.returncode == 0, out.stderr
+    evs = events(out.stdout)
+    assert [e["event"] for e in evs] == ["run-start", "run-done"]
+    assert len(evs) == len(out.stdout.splitlines())  # nothing but events on stdout
+    assert evs[1]["returncode"] == 0 and "from-the-container" in out.stderr
+    bad = hwdock("run", busybox_image, "--", "sh", "-c", "exit 3", state=state)
+    assert bad.returncode == 6 and "exited with status 3" in bad.stderr

@@ -256,7 +256,10 @@ def do_run(
     import subprocess
 
     try:
-        proc = subprocess.run(argv, env=engine.env(), check=False)
+        # with --json, stdout carries only events: the container's output goes to stderr
+        proc = subprocess.run(
+            argv, env=engine.env(), check=False, stdout=sys.stderr if json_out else None
+        )
     except FileNotFoundError as err:
         raise HwdockError(
             f"{engine.cli} disappeared", exit_code=ExitCode.ENGINE_UNAVAILABLE
