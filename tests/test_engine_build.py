@@ -671,3 +671,39 @@ def test_run_json_keeps_stdout_for_events(busybox_image: str, state: Path) -> No
     assert evs[1]["returncode"] == 0 and "from-the-container" in out.stderr
     bad = hwdock("run", busybox_image, "--", "sh", "-c", "exit 3", state=state)
     assert bad.returncode == 6 and "exited with status 3" in bad.stderr
+
+
+def test_a_changed_from_image_triggers_a_rebuild(
+    busybox_image: str, docker_cli: str, prefix: str, state: Path, tmp_path: Path
+) -> None:
+    """The app's FROM image is not a plan step; re-tagging it (a new pull) must rebuild."""
+    upstream = f"{prefix}/upstream:1"
+    subprocess.run([docker_cli, "tag", busybox_image, upstream], check=True)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "Dockerfile").write_text(f"ARG BASE={upstream}\nFROM ${{BASE}}\nRUN echo app\n")
+    plan = write_plan(
+        tmp_path / "p.json",
+        [
+            {
+                "id": "app",
+                "action": "build",
+                "image": f"{prefix}/onbase:1",
+                "reason": "r",
+                "context": str(src),
+            }
+        ],
+    )
+    argv = ["build", "--plan", str(plan), "--network", "none", "--json"]
+    assert results(hwdock(*argv, state=state).stdout) == {"app": "built"}
+    assert results(hwdock(*argv, state=state).stdout) == {"app": "up-to-date"}
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "Dockerfile").write_text(f"FROM {busybox_image}\nRUN echo newer > /newer\n")
+    subprocess.run(
+        [docker_cli, "build", "--network", "none", "-q", "-t", upstream, str(other)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+    assert results(hwdock(*argv, state=state).stdout) == {"app": "built"}

@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,26 @@ def prepare(step: ImageStep, opts: BuildOptions, scratch: Path | None) -> Prepar
     return PreparedBuild(step, context, dockerfile, text)
 
 
-def compute_plan_hash(pb: PreparedBuild, parents: dict[str, str]) -> str:
+def base_images(pb: PreparedBuild) -> list[str]:
+    """The images the Dockerfile's FROM lines name (after ARG expansion, --target pruning)."""
+    try:
+        from hwdock.dockerfile import analyze
+
+        graph = analyze(
+            pb.dockerfile_text, str(pb.dockerfile), dict(pb.step.build_args), pb.step.target
+        )
+    except Exception:  # a file the analyzer cannot read: the engine will say what is wrong
+        return []
+    return sorted({img.familiar for img in graph.images})
+
+
+def compute_plan_hash(
+    pb: PreparedBuild,
+    parents: dict[str, str],
+    bases: dict[str, str] | Callable[[], dict[str, str]] | None = None,
+) -> str:
+    """`bases`: image id (or "absent") of each FROM image, so a re-pulled base rebuilds; a
+    callable is asked after the context digest (inspects run meanwhile)."""
     matcher = Matcher.from_context(pb.context)
     try:
         ignore_text = (pb.context / ".dockerignore").read_text(errors="replace")
@@ -109,6 +129,8 @@ def compute_plan_hash(pb: PreparedBuild, parents: dict[str, str]) -> str:
         matcher = BothMatcher(matcher, Matcher(parse(own_text)))
         ignore_text += "\0" + own_text
     digest = context_digest(pb.context, matcher)
+    if callable(bases):
+        bases = bases()
     return plan_hash(
         dockerfile_text=pb.dockerfile_text,
         build_args=pb.step.build_args,
@@ -116,7 +138,7 @@ def compute_plan_hash(pb: PreparedBuild, parents: dict[str, str]) -> str:
         platform=pb.step.platform,
         context_digest=digest.digest,
         dockerignore_text=ignore_text,
-        parents=parents,
+        parents={**parents, **{f"from:{k}": v for k, v in (bases or {}).items()}},
     )
 
 
@@ -309,8 +331,17 @@ def build_step(
             "waiting", step=step.id, image=step.image, message="another hwdock builds this tag"
         ),
     ):
+        # inspects run in the background while the context digest is computed
         pending = None if opts.force else engine.image_inspect_start(step.image)
-        h = compute_plan_hash(pb, parents or {})
+        base_pending = {ref: engine.image_inspect_start(ref) for ref in base_images(pb)}
+        h = compute_plan_hash(
+            pb,
+            parents or {},
+            lambda: {
+                ref: str((engine.image_inspect_finish(p) or {}).get("Id") or "absent")
+                for ref, p in base_pending.items()
+            },
+        )
         if pending is not None:
             have = engine.image_inspect_finish(pending)
             labels = ((have or {}).get("Config") or {}).get("Labels") or {}

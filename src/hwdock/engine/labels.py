@@ -3,7 +3,8 @@
 `dev.hwdock.plan-hash` is a sha256 over everything that decides what a build produces and
 that hwdock can know without running it: the Dockerfile text, the build args, the target,
 the platform, the digest of the context as `.dockerignore` leaves it (see context.py), and
-the image ids of the earlier steps the build stands on. When the image already carries the
+the image ids of the earlier steps the build stands on and of the images its FROM lines
+name (passed in `parents` as "from:<ref>"). When the image already carries the
 same hash, the build is skipped without sending the context.
 
 Secrets are never part of a label: only their ids would be, and they do not change what the
