@@ -707,3 +707,40 @@ def test_a_changed_from_image_triggers_a_rebuild(
         env={**os.environ, "DOCKER_BUILDKIT": "1"},
     )
     assert results(hwdock(*argv, state=state).stdout) == {"app": "built"}
+
+
+def test_client_without_buildkit_legacy_fallback_and_refusal(
+    busybox_image: str, docker_cli: str, prefix: str, state: Path, tmp_path: Path
+) -> None:
+    """A client with no buildx and no built-in BuildKit (like a docker 28 CLI without the
+    plugin): simple Dockerfiles build with a warning, BuildKit-only ones are refused."""
+    client = tmp_path / "bin" / "docker"
+    client.parent.mkdir()
+    client.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = buildx ]; then echo "docker: unknown command: docker buildx" >&2; exit 1; fi\n'
+        'if [ "$1" = version ]; then echo "28.2.2|20.10.24"; exit 0; fi\n'
+        f'exec {docker_cli} "$@"\n'
+    )
+    client.chmod(0o755)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "Dockerfile").write_text(f"FROM {busybox_image}\nRUN echo legacy > /l\n")
+    tag = f"{prefix}/legacy:1"
+    plan = write_plan(
+        tmp_path / "p.json",
+        [{"id": "app", "action": "build", "image": tag, "reason": "r", "context": str(src)}],
+    )
+    argv = ["build", "--plan", str(plan), "--engine", str(client), "--network", "none", "--json"]
+    out = hwdock(*argv, state=state)
+    assert out.returncode == 0, out.stderr
+    warn = [e["message"] for e in events(out.stdout) if e["event"] == "warning"]
+    assert warn and "legacy builder" in warn[0]
+    assert results(out.stdout) == {"app": "built"} and image_exists(docker_cli, tag)
+
+    (src / "Dockerfile").write_text(
+        f"FROM {busybox_image}\nRUN --mount=type=cache,target=/c echo needs-buildkit\n"
+    )
+    out = hwdock(*argv, state=state)
+    assert out.returncode == 4, out.stderr
+    assert "needs BuildKit" in out.stderr and "buildx" in out.stderr
