@@ -66,8 +66,17 @@ def hwdock(
     )
 
 
+_SCHEMA = json.loads((ROOT / "src" / "hwdock" / "schemas" / "build-event.json").read_text())
+
+
 def events(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    """The JSON-lines events of a run, each checked against the published schema."""
+    import jsonschema
+
+    evs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    for e in evs:
+        jsonschema.validate(e, _SCHEMA)
+    return evs
 
 
 def results(out: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ import subprocess
 import urllib.error
 from collections.abc import Sequence
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -395,3 +396,27 @@ def test_run_spec_from_image_model_and_env_names(tmp_path: Any) -> None:
             gpus=None,
             env_names=["HF_TOKEN=secret"],
         )
+
+
+def test_build_event_schema_rejects_malformed_events() -> None:
+    import jsonschema
+
+    from hwdock.engine.runlog import Events
+
+    schema = json.loads(
+        (Path(__file__).resolve().parent.parent / "src/hwdock/schemas/build-event.json").read_text()
+    )
+    got: list[dict[str, Any]] = []
+    ev = Events(got.append)
+    ev.emit("step-done", step="app", image="x:1", result="built", image_id="sha256:1", seconds=1.0)
+    ev.emit("skipped", step="app", image="x:1", reason="up-to-date")
+    for e in got:
+        jsonschema.validate(e, schema)
+    for bad in (
+        {**got[0], "result": "maybe"},
+        {k: v for k, v in got[0].items() if k != "image_id"},
+        {**got[1], "schema_version": 2},
+        {**got[1], "event": "unknown"},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
