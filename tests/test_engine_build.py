@@ -753,3 +753,30 @@ def test_client_without_buildkit_legacy_fallback_and_refusal(
     out = hwdock(*argv, state=state)
     assert out.returncode == 4, out.stderr
     assert "needs BuildKit" in out.stderr and "buildx" in out.stderr
+
+
+def test_run_shell_dry_run_prints_the_exact_command(busybox_image: str, state: Path) -> None:
+    out = hwdock(
+        "run",
+        busybox_image,
+        "--shell",
+        "--device",
+        "/dev/kfd",
+        "--group-add",
+        "109",
+        "--env",
+        "HF_TOKEN",
+        "--dry-run",
+        state=state,
+        env={"HF_TOKEN": "hf_dry"},
+    )
+    assert out.returncode == 0, out.stderr
+    import shlex
+
+    argv = shlex.split(out.stdout)
+    assert argv[:3] == [argv[0], "run", "--rm"] and argv[0].endswith("docker")
+    assert argv[argv.index("--entrypoint") + 1] == "/bin/sh"
+    assert argv[argv.index("--device") + 1] == "/dev/kfd"
+    assert argv[argv.index("--group-add") + 1] == "109"
+    assert argv[argv.index("--env") + 1] == "HF_TOKEN" and "hf_dry" not in out.stdout
+    assert argv[argv.index(busybox_image) + 1] == "-c"
