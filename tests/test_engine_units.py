@@ -420,3 +420,34 @@ def test_build_event_schema_rejects_malformed_events() -> None:
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
+
+
+def test_registry_sends_stored_credentials_only_to_the_token_realm(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from hwdock.engine.registry import docker_config_auth
+
+    cred = base64.b64encode(b"me:s3cret-pass").decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"reg.example": {"auth": cred}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert docker_config_auth("reg.example") == cred
+    assert docker_config_auth("other.example") is None
+    sent: list[tuple[str, str | None]] = []
+
+    def opener(req: Any, timeout: float) -> Any:
+        sent.append((req.full_url, req.get_header("Authorization")))
+        if req.full_url.startswith("https://auth.reg.example/"):
+            return _Resp(json.dumps({"token": "PRIV"}).encode(), {})
+        if req.get_header("Authorization") != "Bearer PRIV":
+            hdrs = Message()
+            hdrs["WWW-Authenticate"] = 'Bearer realm="https://auth.reg.example/token"'
+            raise urllib.error.HTTPError(req.full_url, 401, "u", hdrs, None)
+        return _Resp(b'{"schemaVersion": 2, "manifests": []}', {})
+
+    info = Registry(opener=opener).manifest("reg.example/team/app:1")
+    assert info.found
+    assert [a for u, a in sent if "auth.reg.example" in u] == [f"Basic {cred}"]
+    assert all(a != f"Basic {cred}" for u, a in sent if "auth.reg.example" not in u)
+    assert "s3cret" not in json.dumps(info.__dict__)

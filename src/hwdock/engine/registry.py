@@ -6,6 +6,11 @@ OCI index / Docker manifest list Accept headers. A registry that answers 401 wit
 (GET realm?service=&scope=, then retry with `Authorization: Bearer`). Registries on
 localhost / 127.0.0.0/8 are spoken to over plain http, as the Docker daemon does.
 
+Credentials for private registries come from the Docker client's config file
+(`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, `auths.<domain>.auth`) and are
+sent only in the token request (or as Basic auth where the registry asks for it); they
+never appear in messages, events or logs. Credential helpers (`credsStore`) are not run.
+
 The API endpoint of a registry domain is the domain itself, except where
 `HWDOCK_REGISTRY_ENDPOINTS` maps it (`domain=https://host,...`); the default domain of
 short names ("docker.io") serves its API from its `registry-1` sub-domain, as its
@@ -80,6 +85,21 @@ def _endpoint_overrides() -> dict[str, str]:
     return out
 
 
+def docker_config_auth(domain: str) -> str | None:
+    """The base64 `user:password` the Docker client stored for `domain`, if any."""
+    cfg_dir = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    try:
+        with open(os.path.join(cfg_dir, "config.json"), encoding="utf-8") as f:
+            auths = (json.load(f) or {}).get("auths") or {}
+    except (OSError, ValueError):
+        return None
+    for key in (domain, f"https://{domain}", f"http://{domain}", f"https://{domain}/v1/"):
+        auth = (auths.get(key) or {}).get("auth")
+        if auth:
+            return str(auth)
+    return None
+
+
 def _default_opener(req: urllib.request.Request, timeout: float) -> Any:
     return urllib.request.urlopen(req, timeout=timeout)
 
@@ -91,16 +111,25 @@ def _parse_challenge(header: str) -> dict[str, str]:
 
 
 class Registry:
-    def __init__(self, *, opener: Opener = _default_opener, timeout: float = 10.0):
+    def __init__(
+        self,
+        *,
+        opener: Opener = _default_opener,
+        timeout: float = 10.0,
+        auth: Callable[[str], str | None] = docker_config_auth,
+    ):
         self.opener = opener
         self.timeout = timeout
+        self._auth = auth
         self._tokens: dict[str, str] = {}
 
     def _get(self, url: str, accept: str, ref: Reference) -> tuple[int, dict[str, str], bytes]:
         for attempt in range(2):
             headers = {"Accept": accept, "User-Agent": "hwdock"}
             tok = self._tokens.get(ref.domain + "/" + ref.path)
-            if tok:
+            if tok and tok.startswith("basic:"):
+                headers["Authorization"] = f"Basic {tok[6:]}"
+            elif tok:
                 headers["Authorization"] = f"Bearer {tok}"
             req = urllib.request.Request(url, headers=headers, method="GET")
             try:
@@ -109,10 +138,13 @@ class Registry:
             except urllib.error.HTTPError as err:
                 hdrs = dict(err.headers.items()) if err.headers else {}
                 if err.code == 401 and attempt == 0:
-                    chal = _parse_challenge(
-                        hdrs.get("WWW-Authenticate") or hdrs.get("Www-Authenticate") or ""
-                    )
+                    header = hdrs.get("WWW-Authenticate") or hdrs.get("Www-Authenticate") or ""
+                    chal = _parse_challenge(header)
                     if chal.get("realm") and self._fetch_token(chal, ref):
+                        continue
+                    basic = self._auth(ref.domain)
+                    if header.lower().startswith("basic") and basic:
+                        self._tokens[ref.domain + "/" + ref.path] = "basic:" + basic
                         continue
                 return err.code, hdrs, b""
         return 401, {}, b""
@@ -122,8 +154,12 @@ class Registry:
         if chal.get("service"):
             q["service"] = chal["service"]
         url = chal["realm"] + ("&" if "?" in chal["realm"] else "?") + urllib.parse.urlencode(q)
+        req = urllib.request.Request(url)
+        basic = self._auth(ref.domain)
+        if basic:
+            req.add_header("Authorization", f"Basic {basic}")
         try:
-            with self.opener(urllib.request.Request(url), self.timeout) as resp:
+            with self.opener(req, self.timeout) as resp:
                 data = json.loads(resp.read() or b"{}")
         except (OSError, ValueError):
             return False
