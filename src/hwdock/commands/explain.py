@@ -345,7 +345,7 @@ def render(graph: "BuildGraph", engine: dict[str, Any]) -> None:
         for a in graph.arch_args:
             val = "(unset)" if a.value is None else repr(a.value)
             if a.depends_on_base_env:
-                val += " + base image ENV"
+                val = "(from the base image's ENV)" if not a.value else val + " + base image ENV"
             scope = "global" if a.stage is None else graph.stages[a.stage].display
             tbl.add_row(escape(a.name), escape(val), _where(graph, a.line), escape(scope), a.source)
         con.print(tbl)
