@@ -48,10 +48,21 @@ def _register_all() -> None:
         importlib.import_module(name).register(app)
 
 
+# Commands that programs call in loops may take a fast path for their simplest argv: the
+# module's `fast(args) -> int | None` runs it without typer's per-option coercion (which
+# imports pydantic) or returns None to let typer parse as usual. See BENCHMARKS.md.
+FAST_PATHS: dict[str, str] = {"probe": "hwdock.commands.probe"}
+
+
 def main(argv: list[str] | None = None) -> None:
-    _register_all()
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=argv, prog_name="hwdock")
+        if args and args[0] in FAST_PATHS:
+            code = importlib.import_module(FAST_PATHS[args[0]]).fast(args[1:])
+            if code is not None:
+                sys.exit(code)
+        _register_all()
+        app(args=args, prog_name="hwdock")
     except HwdockError as err:
         sys.stderr.write(f"hwdock: error: {err}\n")
         sys.exit(int(err.exit_code))

@@ -12,22 +12,35 @@ from __future__ import annotations
 
 import os
 import stat as _stat
-from dataclasses import dataclass
 from typing import Any
 
 MAX_READ = 8 * 1024 * 1024  # /proc/cpuinfo of a 512-thread host is ~1 MB
 
 
-@dataclass(frozen=True)
 class DeviceNode:
-    path: str
-    type: str  # "char" | "block" | "other"
-    major: int | None = None
-    minor: int | None = None
-    mode: int = 0  # permission bits, e.g. 0o660
-    uid: int | None = None
-    gid: int | None = None
-    group: str | None = None
+    """One device node as stat(2) sees it (plain class: cheaper to define than a dataclass,
+    and this module is on the start-up path of every replay)."""
+
+    __slots__ = ("gid", "group", "major", "minor", "mode", "path", "type", "uid")
+
+    def __init__(
+        self,
+        path: str,
+        type: str,  # "char" | "block" | "other"
+        major: int | None = None,
+        minor: int | None = None,
+        mode: int = 0,  # permission bits, e.g. 0o660
+        uid: int | None = None,
+        gid: int | None = None,
+        group: str | None = None,
+    ) -> None:
+        self.path, self.type, self.major, self.minor = path, type, major, minor
+        self.mode, self.uid, self.gid, self.group = mode, uid, gid, group
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DeviceNode) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,11 +75,11 @@ def _int_or_none(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
-@dataclass(frozen=True)
 class DiskUsage:
-    path: str
-    total_bytes: int
-    free_bytes: int
+    __slots__ = ("free_bytes", "path", "total_bytes")
+
+    def __init__(self, path: str, total_bytes: int, free_bytes: int) -> None:
+        self.path, self.total_bytes, self.free_bytes = path, total_bytes, free_bytes
 
 
 class Root:
@@ -97,13 +110,15 @@ class Root:
     def _full(self, path: str) -> str:
         if self.base == "/":
             return path
-        return os.path.join(self.base, path.lstrip("/"))
+        return self.base + "/" + path.lstrip("/")
 
     def _inside(self, full: str) -> bool:
         """A replayed tree must not lead outside itself through symlinks."""
         if self.base == "/":
             return True
-        real = os.path.realpath(full)
+        return self._within(os.path.realpath(full))
+
+    def _within(self, real: str) -> bool:
         return real == self._real_base or real.startswith(self._real_base + os.sep)
 
     def _problem(self, path: str, what: str) -> None:
@@ -112,11 +127,11 @@ class Root:
     # -- reads -----------------------------------------------------------------------------
     def read_bytes(self, path: str) -> bytes | None:
         full = self._full(path)
-        if not self._inside(full):
-            self._problem(path, "points outside the captured tree; ignored")
-            return None
         try:
             with open(full, "rb", buffering=0) as f:
+                if self.base != "/" and not self._within(_real_path_of(f.fileno(), full)):
+                    self._problem(path, "points outside the captured tree; ignored")
+                    return None
                 chunks: list[bytes] = []
                 size = 0
                 while size < MAX_READ:  # small reads: /proc/sys refuses huge buffers (ENOMEM)
@@ -148,11 +163,17 @@ class Root:
 
     def listdir(self, path: str) -> list[str] | None:
         full = self._full(path)
-        if not self._inside(full):
-            self._problem(path, "points outside the captured tree; ignored")
-            return None
         try:
-            return sorted(os.listdir(full))
+            if self.base == "/":
+                return sorted(os.listdir(full))
+            fd = os.open(full, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                if not self._within(_real_path_of(fd, full)):
+                    self._problem(path, "points outside the captured tree; ignored")
+                    return None
+                return sorted(os.listdir(fd))
+            finally:
+                os.close(fd)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except PermissionError:
@@ -244,6 +265,14 @@ class Root:
                     self._problem(path, "statvfs failed")
                     return None
                 probe = os.path.dirname(probe.rstrip("/")) or "/"
+
+
+def _real_path_of(fd: int, fallback: str) -> str:
+    """The resolved path of an open file: one readlink instead of realpath's lstat per part."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(fallback)
 
 
 def _group_name(gid: int) -> str | None:
