@@ -53,7 +53,10 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     baseline = [sys.executable, "-c", "pass"]
     typer_only = [sys.executable, "-c", "import typer"]  # the floor the CLI cannot go under
-    probe = [sys.executable, "-m", "hwdock", "probe", "--json", "--from", args.fixture]
+    # The console script as users run it (PYTHONPATH puts this checkout first); else -m.
+    script = Path(sys.executable).parent / "hwdock"
+    entry = [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "hwdock"]
+    probe = [*entry, "probe", "--json", "--from", args.fixture]
     run_once(probe, env)  # warm the page cache and .pyc files
     run_once(baseline, env)
     times: dict[str, list[tuple[float, float, float]]] = {"base": [], "typer": [], "probe": []}
@@ -69,7 +72,7 @@ def main() -> None:
     base_c, typer_c, probe_c = med("base", 1), med("typer", 1), med("probe", 1)
     rss = [x[2] for x in times["probe"]]
     result = {
-        "command": " ".join(["hwdock", *probe[3:]]),
+        "command": " ".join(["hwdock", *probe[len(entry) :]]),
         "baseline": "python -c pass",
         "runs": args.runs,
         "python": platform.python_version(),
