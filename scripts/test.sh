@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(docker.io docker-registry busybox-static podman curl)
+debs=(docker.io docker-registry busybox-static podman curl docker-compose)
 if [ "${HWDOCK_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null; then
   missing=()
   for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -53,6 +53,7 @@ FINDING_CODES = {
     "igpu-present",
     "nvml-unavailable",
     "compute-cap-from-table",
+    "gpu-driver-not-bound",
 }
 
 # Lists of objects are matched by the first of these keys the expected item carries.
@@ -207,6 +208,12 @@ def test_matcher_matches_null_pci_address_by_position() -> None:
 
 
 # --- the fixtures themselves -------------------------------------------------------------
+
+
+def test_readme_documents_every_finding_code() -> None:
+    readme = (HOSTS / "README.md").read_text()
+    undocumented = sorted(c for c in FINDING_CODES if f"`{c}`" not in readme)
+    assert not undocumented, f"tests/fixtures/hosts/README.md does not explain {undocumented}"
 
 
 def test_every_required_host_is_recorded() -> None:

@@ -1,0 +1,815 @@
+"""ARG scoping, stage graph and `--target` pruning, as BuildKit's dockerfile2llb does them.
+
+`analyze()` is pure: text in, `BuildGraph` out. The engine look-up (`image_exists`) and the
+"built by another Dockerfile" map (`base_recipes`) are passed in.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+
+from hwdock.dockerfile import args as known
+from hwdock.dockerfile.checks import finding, is_secret_name
+from hwdock.dockerfile.features import features_of, mount_fields, split_flag
+from hwdock.dockerfile.imageref import InvalidReference, parse_image_ref
+from hwdock.dockerfile.model import (
+    ArchArg,
+    ArgValue,
+    BaseImage,
+    BuildGraph,
+    Dependency,
+    DockerfileFinding,
+    ExternalImage,
+    Feature,
+    Provenance,
+    Stage,
+    Toolkit,
+)
+from hwdock.dockerfile.parser import Node, parse
+from hwdock.dockerfile.platforms import Platform, host_platform, parse_platform
+from hwdock.dockerfile.shell import Lex, ShellError
+from hwdock.errors import InputError, UsageError
+
+__all__ = ["analyze"]
+
+INSTRUCTIONS = frozenset(
+    (
+        "add",
+        "arg",
+        "cmd",
+        "copy",
+        "entrypoint",
+        "env",
+        "expose",
+        "from",
+        "healthcheck",
+        "label",
+        "maintainer",
+        "onbuild",
+        "run",
+        "shell",
+        "stopsignal",
+        "user",
+        "volume",
+        "workdir",
+    )
+)
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*\Z")
+_BUILTIN_NAMES = (
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDOSVERSION",
+    "BUILDARCH",
+    "BUILDVARIANT",
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETOSVERSION",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "TARGETSTAGE",
+)
+# Variables a RUN shell or BuildKit itself provides; never "undefined".
+_PROXY_ARGS = frozenset(
+    (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "FTP_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ftp_proxy",
+        "no_proxy",
+        "all_proxy",
+    )
+)
+
+
+def _builtins(
+    target_p: Platform, build_p: Platform, target_name: str, overrides: Mapping[str, str]
+) -> dict[str, str]:
+    vals = {
+        "BUILDPLATFORM": str(build_p),
+        "BUILDOS": build_p.os,
+        "BUILDOSVERSION": "",
+        "BUILDARCH": build_p.arch,
+        "BUILDVARIANT": build_p.variant,
+        "TARGETPLATFORM": str(target_p),
+        "TARGETOS": target_p.os,
+        "TARGETOSVERSION": "",
+        "TARGETARCH": target_p.arch,
+        "TARGETVARIANT": target_p.variant,
+        "TARGETSTAGE": target_name or "default",
+    }
+    for k in vals:
+        if k in overrides:
+            vals[k] = overrides[k]
+    return vals
+
+
+class _Ctx:
+    def __init__(self, path: str, escape: str) -> None:
+        self.path = path
+        self.lex = Lex(escape)
+        self.findings: list[DockerfileFinding] = []
+
+    def expand(self, word: str, env: Mapping[str, str], line: int, *, fatal: bool = True):
+        try:
+            return self.lex.process_word(word, env)
+        except ShellError as err:
+            if fatal:
+                raise InputError(str(err), path=self.path, line=line) from None
+            self.findings.append(finding("ExpansionError", str(err), line))
+            return None
+
+
+def _split_kv(word: str) -> tuple[str, str | None]:
+    key, eq, value = word.partition("=")
+    return key, (value if eq else None)
+
+
+def _check_instructions(nodes: list[Node], path: str) -> None:
+    seen_from = False
+    for n in nodes:
+        cmd = n.value.lower()
+        if cmd not in INSTRUCTIONS:
+            close = difflib.get_close_matches(cmd, sorted(INSTRUCTIONS), n=1)
+            hint = f"did you mean {close[0].upper()}?" if close else None
+            raise InputError(
+                f"unknown instruction: {n.value[:40]!s}",
+                path=path,
+                line=n.start_line,
+                hint=hint,
+            )
+        if cmd == "from":
+            seen_from = True
+        elif not seen_from and cmd != "arg":
+            raise InputError(
+                f"no build stage in current context: {n.value.upper()} before the first FROM",
+                path=path,
+                line=n.start_line,
+                hint="only ARG may come before the first FROM",
+            )
+        if cmd == "onbuild":
+            child = n.next.children[0] if n.next is not None and n.next.children else None
+            if child is None:
+                raise InputError("ONBUILD requires an instruction", path=path, line=n.start_line)
+            c = child.value.lower()
+            if c in ("onbuild", "from", "maintainer"):
+                raise InputError(
+                    f"{c.upper()} isn't allowed as an ONBUILD trigger",
+                    path=path,
+                    line=n.start_line,
+                )
+            if c not in INSTRUCTIONS:
+                raise InputError(
+                    f"unknown instruction: {child.value[:40]}", path=path, line=n.start_line
+                )
+        if cmd in ("env", "label") and n.next is None:
+            raise InputError(f"{cmd.upper()} requires at least one argument", path, n.start_line)
+        if cmd == "arg" and n.next is None:
+            raise InputError("ARG requires at least one argument", path=path, line=n.start_line)
+    if not seen_from:
+        raise InputError(
+            "no FROM instruction: the file defines no build stage",
+            path=path,
+            line=nodes[-1].start_line if nodes else None,
+        )
+
+
+def analyze(
+    text: str | bytes,
+    path: str = "Dockerfile",
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+    platform: str | None = None,
+    *,
+    build_platform: str | None = None,
+    host_machine: str = "x86_64",
+    image_exists: Callable[[str], bool] | None = None,
+    base_recipes: Mapping[str, tuple[str, str]] | None = None,
+) -> BuildGraph:
+    """Read a Dockerfile exactly as BuildKit would build it. See docs/architecture.md."""
+    build_args = dict(build_args or {})
+    result = parse(text, path)
+    nodes = result.children
+    _check_instructions(nodes, path)
+    ctx = _Ctx(path, result.escape_token)
+    findings = ctx.findings
+    for w in result.warnings:
+        findings.append(finding("NoEmptyContinuation", w.message, w.line))
+
+    try:
+        build_p = parse_platform(build_platform) if build_platform else host_platform(host_machine)
+        target_p = parse_platform(platform) if platform else build_p
+    except ValueError as err:
+        raise UsageError(str(err), hint="use os/arch[/variant], e.g. linux/amd64") from None
+
+    # split into global ARGs and stages
+    meta_nodes: list[Node] = []
+    stage_nodes: list[tuple[Node, list[Node]]] = []
+    for n in nodes:
+        if n.value.lower() == "from":
+            stage_nodes.append((n, []))
+        elif not stage_nodes:
+            meta_nodes.append(n)
+        else:
+            stage_nodes[-1][1].append(n)
+
+    # FROM syntax and stage names
+    parsed_from: list[tuple[str, str | None, str | None]] = []  # base, name, platform
+    names: dict[str, int] = {}
+    for i, (fn, _) in enumerate(stage_nodes):
+        a = fn.args
+        if len(a) not in (1, 3) or (len(a) == 3 and a[1].lower() != "as"):
+            raise InputError(
+                "FROM requires either one or three arguments (FROM image [AS name])",
+                path=path,
+                line=fn.start_line,
+            )
+        name = None
+        if len(a) == 3:
+            as_word = a[1]
+            if (fn.value.isupper() and as_word.islower()) or (
+                fn.value.islower() and as_word.isupper()
+            ):
+                findings.append(
+                    finding(
+                        "FromAsCasing",
+                        f"'{as_word}' and '{fn.value}' keywords' casing do not match",
+                        fn.start_line,
+                    )
+                )
+            name = a[2].lower()
+            if a[2] != name:
+                findings.append(
+                    finding(
+                        "StageNameCasing", f"Stage name '{a[2]}' should be lowercase", fn.start_line
+                    )
+                )
+            if not _STAGE_NAME.match(name):
+                raise InputError(
+                    f"invalid name for build stage: {a[2]!r}, name can't start with a number "
+                    "or contain symbols",
+                    path=path,
+                    line=fn.start_line,
+                )
+            if name in names:
+                findings.append(
+                    finding(
+                        "DuplicateStageName",
+                        f"Duplicate stage name {name!r}, stage names should be unique",
+                        fn.start_line,
+                    )
+                )
+            else:
+                names[name] = i
+        plat = None
+        for flag in fn.flags:
+            fname, fval = split_flag(flag)
+            if fname == "platform":
+                plat = fval or ""
+            else:
+                raise InputError(f"unknown flag: --{fname} on FROM", path=path, line=fn.start_line)
+        parsed_from.append((a[0], name, plat))
+
+    if target:
+        t_low = target.lower()
+        if t_low not in names:
+            close = difflib.get_close_matches(t_low, list(names), n=1)
+            raise UsageError(
+                f"target stage {target!r} could not be found in {path}",
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f"stages: {', '.join(names) or '(none named)'}",
+            )
+        target_idx = names[t_low]
+    else:
+        target_idx = len(stage_nodes) - 1
+    target_name = parsed_from[target_idx][1] or ""
+    if not target:
+        target_name = parsed_from[-1][1] or ""
+
+    builtins = _builtins(target_p, build_p, target_name, build_args)
+    builtin_keys = set(builtins)
+
+    # global (meta) ARGs
+    def meta_args(overrides: Mapping[str, str]) -> tuple[dict[str, str], dict[str, ArgValue]]:
+        env = dict(builtins)
+        table: dict[str, ArgValue] = {}
+        for n in meta_nodes:
+            if n.value.lower() != "arg":
+                continue
+            for word in n.args:
+                key, default = _split_kv(word)
+                if not key:
+                    raise InputError("ARG names can not be blank", path=path, line=n.start_line)
+                if key in overrides:
+                    val: str | None = overrides[key]
+                    av = ArgValue(key, val, "build-arg", n.start_line, default)
+                elif default is not None:
+                    res = ctx.expand(default, env, n.start_line)
+                    val = res.result
+                    deps = sorted(res.matched - {key})
+                    av = ArgValue(key, val, "default", n.start_line, default, deps)
+                else:
+                    val = None
+                    av = ArgValue(key, None, "unset", n.start_line, None)
+                if val is not None:
+                    env[key] = val
+                table[key] = av
+        return env, table
+
+    global_env, global_args = meta_args(build_args)
+    declared_globals = set(global_args)
+
+    for n in meta_nodes:
+        for word in n.args:
+            key, _ = _split_kv(word)
+            if is_secret_name(key):
+                findings.append(
+                    finding(
+                        "SecretsUsedInArgOrEnv",
+                        f'Do not use ARG or ENV instructions for sensitive data (ARG "{key}")',
+                        n.start_line,
+                    )
+                )
+
+    # InvalidDefaultArgInFrom: the FROM values with defaults only
+    try:
+        default_env, _ = meta_args({})
+    except InputError:
+        default_env = global_env
+    for (base_raw, _, _), (fn, _) in zip(parsed_from, stage_nodes, strict=True):
+        r = ctx.expand(base_raw, default_env, fn.start_line, fatal=False)
+        if r is None or "$" not in base_raw:
+            continue
+        low = r.result.lower()
+        if low in names or low == "scratch":
+            continue
+        try:
+            parse_image_ref(r.result)
+        except InvalidReference:
+            findings.append(
+                finding(
+                    "InvalidDefaultArgInFrom",
+                    f"Default value for ARG {base_raw} results in empty or invalid base image "
+                    f"name ({r.result!r})",
+                    fn.start_line,
+                )
+            )
+
+    # stages
+    stages: list[Stage] = []
+    features: list[Feature] = []
+    if "syntax" in result.directives:
+        value, line = result.directives["syntax"]
+        features.append(Feature("syntax-directive", line, f"# syntax={value}", None))
+    arch_args: list[ArchArg] = []
+    toolkits: list[Toolkit] = []
+    for key, av in global_args.items():
+        _note_known(key, av.value, av.source, av.line, None, False, arch_args, toolkits)
+
+    used_build_args: set[str] = set()
+    for i, ((fn, body), (base_raw, name, plat_raw)) in enumerate(
+        zip(stage_nodes, parsed_from, strict=True)
+    ):
+        line = fn.start_line
+        end = body[-1].end_line if body else fn.end_line
+        res = ctx.expand(base_raw, global_env, line)
+        resolved = res.result
+        used_build_args.update(k for k in res.matched if k in build_args)
+        for var in sorted(res.unmatched):
+            if var not in declared_globals and var not in builtin_keys:
+                findings.append(
+                    finding(
+                        "UndefinedArgInFrom",
+                        f"FROM argument '{var}' is not declared",
+                        line,
+                        fix=f"add `ARG {var}=<default>` before the first FROM",
+                    )
+                )
+        prov = [_provenance(v, global_args, builtins, build_args) for v in sorted(res.matched)]
+        base = BaseImage(raw=base_raw, resolved=resolved, kind="image", provenance=prov)
+        if plat_raw is not None:
+            base.platform_raw = plat_raw
+            pr = ctx.expand(plat_raw, global_env, line, fatal=False)
+            if pr is not None:
+                try:
+                    base.platform = str(parse_platform(pr.result))
+                except ValueError as err:
+                    findings.append(finding("InvalidPlatform", str(err), line))
+        parent: Stage | None = None
+        low = resolved.lower()
+        if resolved == "":
+            base.kind = "invalid"
+            findings.append(
+                finding(
+                    "EmptyBaseImage",
+                    f"base name ({base_raw}) should not be blank",
+                    line,
+                    fix=_from_fix(res.matched | res.unmatched, global_args),
+                )
+            )
+        elif low in names and names[low] < i:
+            base.kind = "stage"
+            base.stage = names[low]
+            parent = stages[names[low]]
+        elif low == "scratch":
+            base.kind = "scratch"
+        else:
+            try:
+                ref = parse_image_ref(resolved)
+                base.normalized, base.familiar = ref.normalized, ref.familiar
+                tk = known.toolkit_from_image(ref, line)
+                if tk is not None:
+                    toolkits.append(tk)
+            except InvalidReference as err:
+                base.kind = "invalid"
+                findings.append(
+                    finding(
+                        "InvalidBaseImage",
+                        f"{err} (FROM {base_raw} resolves to {resolved!r})",
+                        line,
+                        fix=_from_fix(res.matched, global_args),
+                    )
+                )
+        st = Stage(index=i, name=name, base=base, start_line=line, end_line=end)
+        if parent is not None:
+            st.env = dict(parent.env)
+            st.args = dict(parent.args)
+            st.config_env = dict(parent.config_env)
+            st.labels = dict(parent.labels)
+            st.inherits_unknown_env = parent.inherits_unknown_env
+        else:
+            st.inherits_unknown_env = base.kind == "image"
+        dep_ref = base.familiar if base.kind == "image" else None
+        st.dependencies.append(
+            Dependency("from", base_raw, line, stage=base.stage, image=base.normalized)
+            if base.kind in ("stage", "image")
+            else Dependency("from", base_raw, line)
+        )
+        del dep_ref
+        features.extend(features_of(fn, i))
+        _dispatch_stage(
+            ctx,
+            st,
+            body,
+            global_env,
+            build_args,
+            names,
+            len(stage_nodes),
+            features,
+            arch_args,
+            toolkits,
+            used_build_args,
+        )
+        stages.append(st)
+
+    _check_cycles(stages, path)
+    used = _reachable(stages, target_idx)
+    for s in stages:
+        s.used = s.index in used
+    arch_args = [a for a in arch_args if a.stage is None or a.stage in used]
+
+    images = _external_images(stages, image_exists, base_recipes)
+    unused = sorted(
+        k
+        for k in build_args
+        if k not in used_build_args and k not in builtin_keys and k not in _PROXY_ARGS
+    )
+    seen_tk: set[tuple[str, str, str]] = set()
+    uniq_tk = []
+    for t in toolkits:
+        key = (t.toolkit, t.version, t.evidence)
+        if key not in seen_tk:
+            seen_tk.add(key)
+            uniq_tk.append(t)
+    syntax = result.directives.get("syntax", (None, 0))[0]
+    findings.sort(key=lambda f: f.line if f.line is not None else 0)
+    return BuildGraph(
+        path=path,
+        stages=stages,
+        target=target_idx,
+        target_platform=str(target_p),
+        build_platform=str(build_p),
+        global_args=global_args,
+        build_args=build_args,
+        features=features,
+        arch_args=arch_args,
+        toolkits=uniq_tk,
+        images=images,
+        findings=findings,
+        syntax=syntax,
+        escape=result.escape_token,
+        unused_build_args=unused,
+    )
+
+
+def _from_fix(variables: set[str], global_args: Mapping[str, ArgValue]) -> str:
+    if not variables:
+        return "write an image reference after FROM"
+    v = sorted(variables)[0]
+    return f"pass --build-arg {v}=<image> or set a default with `ARG {v}=<image>`"
+
+
+def _provenance(
+    var: str,
+    global_args: Mapping[str, ArgValue],
+    builtins: Mapping[str, str],
+    build_args: Mapping[str, str],
+) -> Provenance:
+    av = global_args.get(var)
+    if av is not None:
+        return Provenance(var, av.value or "", av.source, av.line, av.default)
+    src = "build-arg" if var in build_args else "builtin"
+    return Provenance(var, builtins.get(var, ""), src)  # type: ignore[arg-type]
+
+
+def _note_known(
+    name: str,
+    value: str | None,
+    source: str,
+    line: int | None,
+    stage: int | None,
+    base_env: bool,
+    arch_args: list[ArchArg],
+    toolkits: list[Toolkit],
+) -> None:
+    entry = known.known_arg(name)
+    if entry is None:
+        return
+    arch_args.append(
+        ArchArg(
+            name=name,
+            kind=entry["kind"],
+            value=value,
+            source=source,
+            line=line,
+            stage=stage,
+            meaning=entry.get("meaning", ""),
+            depends_on_base_env=base_env,
+        )
+    )
+    tk = known.toolkit_from_arg(name, value, line)
+    if tk is not None:
+        toolkits.append(tk)
+
+
+def _dispatch_stage(
+    ctx: _Ctx,
+    st: Stage,
+    body: list[Node],
+    global_env: Mapping[str, str],
+    build_args: Mapping[str, str],
+    names: Mapping[str, int],
+    n_stages: int,
+    features: list[Feature],
+    arch_args: list[ArchArg],
+    toolkits: list[Toolkit],
+    used_build_args: set[str],
+) -> None:
+    env = st.env
+    findings = ctx.findings
+    unknown_env = st.inherits_unknown_env
+    for n in body:
+        cmd = n.value.lower()
+        line = n.start_line
+        features.extend(features_of(n, st.index))
+        if cmd == "arg":
+            for word in n.args:
+                key, default = _split_kv(word)
+                if not key:
+                    raise InputError("ARG names can not be blank", path=ctx.path, line=line)
+                if is_secret_name(key):
+                    findings.append(
+                        finding(
+                            "SecretsUsedInArgOrEnv",
+                            f'Do not use ARG or ENV instructions for sensitive data (ARG "{key}")',
+                            line,
+                        )
+                    )
+                base_env = False
+                if key in build_args:
+                    av = ArgValue(key, build_args[key], "build-arg", line, default)
+                    used_build_args.add(key)
+                elif default is not None:
+                    r = ctx.expand(default, env, line, fatal=False)
+                    value = r.result if r is not None else None
+                    deps = sorted(r.matched - {key}) if r is not None else []
+                    av = ArgValue(key, value, "default", line, default, deps)
+                    if r is not None:
+                        base_env = _undefined(ctx, r.unmatched, env, unknown_env, line)
+                elif key in global_env:
+                    src = "global" if key not in _BUILTIN_NAMES else "builtin"
+                    av = ArgValue(key, global_env[key], src, line)  # type: ignore[arg-type]
+                else:
+                    av = ArgValue(key, None, "unset", line)
+                if av.value is not None:
+                    env[key] = av.value
+                st.args[key] = av
+                _note_known(key, av.value, av.source, line, st.index, base_env, arch_args, toolkits)
+        elif cmd in ("env", "label"):
+            pairs: list[tuple[str, str]] = []
+            a = n.args
+            unmatched: set[str] = set()
+            for k in range(0, len(a) - 2, 3):
+                rk = ctx.expand(a[k], env, line, fatal=False)
+                rv = ctx.expand(a[k + 1], env, line, fatal=False)
+                if rk is None or rv is None:
+                    continue
+                unmatched |= rk.unmatched | rv.unmatched
+                pairs.append((rk.result, rv.result))
+            base_env = _undefined(ctx, unmatched, env, unknown_env, line)
+            for k, v in pairs:
+                if cmd == "env":
+                    if is_secret_name(k):
+                        findings.append(
+                            finding(
+                                "SecretsUsedInArgOrEnv",
+                                "Do not use ARG or ENV instructions for sensitive data "
+                                f'(ENV "{k}")',
+                                line,
+                            )
+                        )
+                    env[k] = v
+                    st.config_env[k] = v
+                    _note_known(k, v, "env", line, st.index, base_env, arch_args, toolkits)
+                else:
+                    st.labels[k] = v
+        elif cmd in ("copy", "add"):
+            for flag in n.flags:
+                fname, fval = split_flag(flag)
+                if fname == "from" and fval is not None:
+                    _dep_from(ctx, st, "copy", fval, line, names, n_stages, expand=False, env=env)
+        elif cmd == "run":
+            for flag in n.flags:
+                fname, fval = split_flag(flag)
+                if fname == "mount" and fval is not None:
+                    r = ctx.expand(fval, env, line, fatal=False)
+                    fields = mount_fields(r.result if r is not None else fval)
+                    src = fields.get("from")
+                    if src:
+                        _dep_from(
+                            ctx, st, "mount", src, line, names, n_stages, expand=False, env=env
+                        )
+        elif cmd in ("cmd", "entrypoint") and n.next is not None and not n.is_json:
+            findings.append(
+                finding(
+                    "JSONArgsRecommended",
+                    f"JSON arguments recommended for {cmd.upper()} to prevent unintended "
+                    "behavior related to OS signals",
+                    line,
+                )
+            )
+        elif cmd in ("workdir", "user", "expose", "volume", "stopsignal"):
+            for word in n.args:
+                r = ctx.expand(word, env, line, fatal=False)
+                if r is not None:
+                    _undefined(ctx, r.unmatched, env, unknown_env, line)
+
+
+def _undefined(
+    ctx: _Ctx, unmatched: set[str], env: Mapping[str, str], unknown_env: bool, line: int
+) -> bool:
+    """Report UndefinedVar; True when a variable may come from the base image's ENV."""
+    missing = sorted(v for v in unmatched if v not in env and not v.isdigit() and v.isidentifier())
+    if not missing:
+        return False
+    for v in missing:
+        if unknown_env:
+            msg = f"Usage of undefined variable '${v}' (unless the base image sets it)"
+        else:
+            msg = f"Usage of undefined variable '${v}'"
+        ctx.findings.append(finding("UndefinedVar", msg, line))
+    return unknown_env
+
+
+def _dep_from(
+    ctx: _Ctx,
+    st: Stage,
+    kind: str,
+    ref: str,
+    line: int,
+    names: Mapping[str, int],
+    n_stages: int,
+    *,
+    expand: bool,
+    env: Mapping[str, str],
+) -> None:
+    if "$" in ref and kind == "copy":
+        ctx.findings.append(
+            finding(
+                "InvalidStageReference",
+                "variable expansion is not supported for --from; define a stage with "
+                "FROM using a global ARG instead",
+                line,
+            )
+        )
+        return
+    if ref.isdigit():
+        idx = int(ref)
+        if idx >= n_stages:
+            ctx.findings.append(
+                finding("InvalidStageReference", f"invalid stage index {ref}", line)
+            )
+            return
+        st.dependencies.append(Dependency(kind, ref, line, stage=idx))  # type: ignore[arg-type]
+        return
+    low = ref.lower()
+    if low in names:
+        st.dependencies.append(Dependency(kind, ref, line, stage=names[low]))  # type: ignore[arg-type]
+        return
+    if ref == "scratch" and kind == "mount":
+        return
+    try:
+        image = parse_image_ref(ref).normalized
+    except InvalidReference as err:
+        ctx.findings.append(finding("InvalidStageReference", f"{ref!r}: {err}", line))
+        return
+    st.dependencies.append(Dependency(kind, ref, line, image=image))  # type: ignore[arg-type]
+
+
+def _check_cycles(stages: list[Stage], path: str) -> None:
+    state: dict[int, int] = {}
+
+    def visit(i: int) -> None:
+        state[i] = 1
+        for d in stages[i].dependencies:
+            if d.stage is None:
+                continue
+            s = state.get(d.stage, 0)
+            if s == 1:
+                raise InputError(
+                    f"circular dependency detected on stage: {stages[d.stage].display}",
+                    path=path,
+                    line=d.line,
+                )
+            if s == 0:
+                visit(d.stage)
+        state[i] = 2
+
+    for s in stages:
+        if state.get(s.index, 0) == 0:
+            visit(s.index)
+
+
+def _reachable(stages: list[Stage], target: int) -> set[int]:
+    seen = {target}
+    todo = [target]
+    while todo:
+        i = todo.pop()
+        for d in stages[i].dependencies:
+            if d.stage is not None and d.stage not in seen:
+                seen.add(d.stage)
+                todo.append(d.stage)
+    return seen
+
+
+def _external_images(
+    stages: list[Stage],
+    image_exists: Callable[[str], bool] | None,
+    base_recipes: Mapping[str, tuple[str, str]] | None,
+) -> list[ExternalImage]:
+    out: dict[str, ExternalImage] = {}
+    for s in stages:
+        if not s.used:
+            continue
+        for d in s.dependencies:
+            if d.image is None:
+                continue
+            img = out.get(d.image)
+            if img is None:
+                familiar = parse_image_ref(d.image).familiar
+                img = out[d.image] = ExternalImage(ref=d.image, familiar=familiar, status="unknown")
+            if s.index not in img.stages:
+                img.stages.append(s.index)
+            img.lines.append(d.line)
+    for img in out.values():
+        recipe = (base_recipes or {}).get(img.ref)
+        if recipe is not None:
+            img.recipe, img.recipe_evidence = recipe
+        if image_exists is not None and image_exists(img.familiar):
+            img.status = "local"
+        elif recipe is not None:
+            img.status = "build"
+        elif image_exists is not None:
+            img.status = "pull"
+    return list(out.values())
+
+
+def set_image_status(
+    graph: BuildGraph,
+    image_exists: Callable[[str], bool] | None,
+    base_recipes: Mapping[str, tuple[str, str]] | None = None,
+) -> None:
+    """Recompute each external image's status: local, build (recipe in the tree) or pull."""
+    recipes = dict(base_recipes or {})
+    for img in graph.images:
+        if img.recipe is not None:
+            recipes.setdefault(img.ref, (img.recipe, img.recipe_evidence or ""))
+    graph.images = _external_images(graph.stages, image_exists, recipes)
+
+
+__all__ += ["set_image_status"]

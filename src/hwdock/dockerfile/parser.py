@@ -1,0 +1,695 @@
+"""The Dockerfile parser, faithful to BuildKit's `frontend/dockerfile/parser`.
+
+`parse(data, path)` turns bytes or text into a `Result`: a root whose `children` are one
+`Node` per instruction, each with its flags, arguments (a `next` chain, as BuildKit keeps
+them), heredocs and first/last line. `Result.dump()` prints BuildKit's `Node.Dump()` format,
+which is how tests/test_dockerfile_conformance.py compares us with BuildKit's golden files.
+
+Handled as BuildKit does: the `# escape=` / `# syntax=` / `# check=` directives (only before
+anything else), a byte-order mark, CRLF line ends, line continuations with the escape token,
+comments and empty lines inside continuations (the latter with a warning), heredocs
+(`<<EOF`, `<<-EOF`, quoted delimiters, several per line) on RUN/COPY/ADD (and ONBUILD of
+those), JSON (exec) forms, `--flags`, ONBUILD children, and lines over 64 KiB (an error).
+Errors are `InputError`s naming file:line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+
+from hwdock.dockerfile.shell import Lex, ShellError, go_is_space
+from hwdock.errors import InputError
+
+__all__ = ["Heredoc", "Node", "Result", "Warning", "go_quote", "parse"]
+
+MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
+
+_WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
+_HEREDOC = re.compile(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z")
+_DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*\Z")
+_VALID_DIRECTIVES = ("syntax", "escape", "check")
+_HEREDOC_CMDS = frozenset(("add", "copy", "run"))
+
+
+@dataclass
+class Heredoc:
+    name: str
+    file_descriptor: int = 0
+    expand: bool = True
+    chomp: bool = False
+    content: str = ""
+
+
+@dataclass
+class Node:
+    """BuildKit's AST node: `value`, a `next` chain of arguments, and `children` (ONBUILD)."""
+
+    value: str = ""
+    next: Node | None = None
+    children: list[Node] = field(default_factory=list)
+    heredocs: list[Heredoc] = field(default_factory=list)
+    attributes: dict[str, bool] = field(default_factory=dict)
+    original: str = ""
+    flags: list[str] = field(default_factory=list)
+    start_line: int = 0
+    end_line: int = 0
+    prev_comment: list[str] = field(default_factory=list)
+
+    @property
+    def args(self) -> list[str]:
+        """The argument values along the `next` chain."""
+        out: list[str] = []
+        n = self.next
+        while n is not None:
+            out.append(n.value)
+            n = n.next
+        return out
+
+    @property
+    def is_json(self) -> bool:
+        return bool(self.attributes.get("json"))
+
+    def dump(self) -> str:
+        parts: list[str] = [self.value.lower()]
+        if self.flags:
+            parts.append(" [" + " ".join(go_quote(f) for f in self.flags) + "]")
+        for c in self.children:
+            parts.append("(" + c.dump() + ")\n")
+        n = self.next
+        while n is not None:
+            parts.append(" ")
+            parts.append(n.dump() if n.children else go_quote(n.value))
+            n = n.next
+        return _go_trim_space("".join(parts))
+
+
+@dataclass(frozen=True)
+class Warning:
+    message: str
+    line: int
+    url: str = ""
+
+
+@dataclass
+class Result:
+    children: list[Node]
+    escape_token: str
+    warnings: list[Warning]
+    directives: dict[str, tuple[str, int]]  # name -> (value, line)
+    start_line: int
+    end_line: int
+    path: str = "Dockerfile"
+
+    def dump(self) -> str:
+        root = Node(children=self.children)
+        return root.dump()
+
+
+# ---------------------------------------------------------------- Go helpers
+
+_GO_ESC = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
+
+
+def _go_printable(ch: str) -> bool:
+    o = ord(ch)
+    if o < 0x7F:
+        return o >= 0x20
+    if 0xDC80 <= o <= 0xDCFF:  # undecodable byte (surrogateescape)
+        return False
+    return ch.isprintable()
+
+
+def go_quote(s: str) -> str:
+    """Go's `strconv.Quote` (undecodable bytes kept as surrogateescape come out as \\xNN)."""
+    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
+        return '"' + s + '"'
+    out = ['"']
+    for ch in s:
+        if ch in _GO_ESC:
+            out.append(_GO_ESC[ch])
+            continue
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif _go_printable(ch):
+            out.append(ch)
+        elif o < 0x80:
+            out.append(f"\\x{o:02x}")
+        elif o < 0x10000:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(f"\\U{o:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _go_trim_space(s: str) -> str:
+    i, j = 0, len(s)
+    while i < j and go_is_space(s[i]):
+        i += 1
+    while j > i and go_is_space(s[j - 1]):
+        j -= 1
+    return s[i:j]
+
+
+def _ltrim_space(s: str) -> str:
+    i = 0
+    n = len(s)
+    while i < n and go_is_space(s[i]):
+        i += 1
+    return s[i:]
+
+
+# ---------------------------------------------------------------- errors
+
+
+class _ParseError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- line parsers
+
+
+class _State:
+    __slots__ = ("continuation", "directive_done", "directive_line", "directives", "escape")
+
+    def __init__(self) -> None:
+        self.escape = "\\"
+        self.continuation = _continuation_regex("\\")
+        self.directive_done = False
+        self.directive_line = 0
+        self.directives: dict[str, tuple[str, int]] = {}
+
+    def set_escape(self, token: str) -> None:
+        if token not in ("`", "\\"):
+            raise _ParseError(f"invalid escape token '{token}' does not match ` or \\")
+        self.escape = token
+        self.continuation = _continuation_regex(token)
+
+    def possible_directive(self, line: str) -> bool:
+        self.directive_line += 1
+        if self.directive_done:
+            return False
+        if not line.startswith("#"):
+            self.directive_done = True
+            return False
+        m = _DIRECTIVE.match(_ltrim_space(line[1:]))
+        if m is None:
+            self.directive_done = True
+            return False
+        key = m.group(1).lower()
+        if key not in _VALID_DIRECTIVES:
+            self.directive_done = True
+            return False
+        if key in self.directives:
+            raise _ParseError(f"only one {key} parser directive can be used")
+        self.directives[key] = (m.group(2), self.directive_line)
+        if key == "escape":
+            self.set_escape(m.group(2))
+        return True
+
+
+def _continuation_regex(tok: str) -> re.Pattern[str]:
+    e = re.escape(tok)
+    return re.compile(rf"([^{e}]){e}[ \t]*\Z|^{e}[ \t]*\Z")
+
+
+def _parse_words(rest: str, esc: str) -> list[str]:
+    words: list[str] = []
+    phase = 0  # 0 spaces, 1 word, 2 quote
+    quote = ""
+    blank_ok = False
+    buf: list[str] = []
+    n = len(rest)
+    pos = 0
+    while pos <= n:
+        ch = rest[pos] if pos < n else ""
+        if phase == 0:
+            if pos == n:
+                break
+            if go_is_space(ch):
+                pos += 1
+                continue
+            phase = 1
+        if pos == n:
+            if blank_ok or buf:
+                words.append("".join(buf))
+            break
+        if phase == 1:
+            if go_is_space(ch):
+                phase = 0
+                if blank_ok or buf:
+                    words.append("".join(buf))
+                buf = []
+                blank_ok = False
+                pos += 1
+                continue
+            if ch in ("'", '"'):
+                quote = ch
+                blank_ok = True
+                phase = 2
+            if ch == esc:
+                if pos + 1 == n:
+                    pos += 1
+                    continue
+                buf.append(ch)
+                pos += 1
+                ch = rest[pos]
+            buf.append(ch)
+            pos += 1
+            continue
+        # phase 2: in quote
+        if ch == quote:
+            phase = 1
+        if ch == esc and quote != "'":
+            if pos + 1 == n:
+                phase = 1
+                pos += 1
+                continue
+            pos += 1
+            buf.append(ch)
+            ch = rest[pos]
+        buf.append(ch)
+        pos += 1
+    return words
+
+
+def _kv(key: str, value: str, sep: str) -> Node:
+    return Node(value=key, next=Node(value=value, next=Node(value=sep)))
+
+
+def _chain(values: list[str]) -> Node | None:
+    head: Node | None = None
+    for v in reversed(values):
+        head = Node(value=v, next=head)
+    return head
+
+
+def _parse_name_val(rest: str, key: str, esc: str) -> Node | None:
+    words = _parse_words(rest, esc)
+    if not words:
+        return None
+    if "=" not in words[0]:
+        parts = _WS_SPLIT.split(rest, maxsplit=1)
+        if len(parts) < 2:
+            raise _ParseError(f"{key} must have two arguments")
+        return _kv(parts[0], parts[1], "")
+    nodes: list[Node] = []
+    for w in words:
+        if "=" not in w:
+            raise _ParseError(
+                f"Syntax error - can't find = in {go_quote(w)}. Must be of the form: name=value"
+            )
+        k, _, v = w.partition("=")
+        nodes.append(_kv(k, v, "="))
+    for a, b in itertools.pairwise(nodes):
+        assert a.next is not None and a.next.next is not None
+        a.next.next.next = b
+    return nodes[0]
+
+
+def _parse_ws_list(rest: str) -> Node | None:
+    if rest == "":
+        return None
+    return _chain(_WS_SPLIT.split(rest))
+
+
+class _NotStrings(Exception):
+    pass
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(name)
+
+
+def _parse_json(rest: str) -> Node | None:
+    rest = _ltrim_space(rest)
+    if not rest.startswith("["):
+        raise ValueError("not a JSON array")
+    data = json.loads(rest, parse_constant=_reject_constant)
+    if not isinstance(data, list):
+        raise ValueError("not a JSON array")
+    if not all(isinstance(x, str) for x in data):
+        raise _NotStrings
+    return _chain(data)
+
+
+_NOT_STRINGS = "when using JSON array syntax, arrays must be comprised of strings only"
+
+
+def _maybe_json(rest: str) -> tuple[Node | None, dict[str, bool]]:
+    if rest == "":
+        return None, {}
+    try:
+        return _parse_json(rest), {"json": True}
+    except _NotStrings:
+        raise _ParseError(_NOT_STRINGS) from None
+    except ValueError:
+        return Node(value=rest), {}
+
+
+def _maybe_json_list(rest: str) -> tuple[Node | None, dict[str, bool]]:
+    try:
+        return _parse_json(rest), {"json": True}
+    except _NotStrings:
+        raise _ParseError(_NOT_STRINGS) from None
+    except ValueError:
+        return _parse_ws_list(rest), {}
+
+
+def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
+    sep = 0
+    n = len(rest)
+    while sep < n and not go_is_space(rest[sep]):
+        sep += 1
+    nxt = sep
+    while nxt < n and go_is_space(rest[nxt]):
+        nxt += 1
+    if sep == 0:
+        return None, {}
+    cmd, attrs = _maybe_json(rest[nxt:])
+    return Node(value=rest[:sep], next=cmd), attrs
+
+
+def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
+    words: list[str] = []
+    phase = 0
+    buf: list[str] = []
+    quote = ""
+    blank_ok = False
+    n = len(line)
+    pos = 0
+    while pos <= n:
+        ch = line[pos] if pos < n else ""
+        if phase == 0:
+            if pos == n:
+                break
+            if go_is_space(ch):
+                pos += 1
+                continue
+            if ch != "-" or pos + 1 == n or line[pos + 1] != "-":
+                return line[pos:], words
+            phase = 1
+        if pos == n:
+            word = "".join(buf)
+            if word != "--" and (blank_ok or word):
+                words.append(word)
+            break
+        if phase == 1:
+            if go_is_space(ch):
+                word = "".join(buf)
+                phase = 0
+                if word == "--":
+                    return line[pos:], words
+                if blank_ok or word:
+                    words.append(word)
+                buf = []
+                blank_ok = False
+                pos += 1
+                continue
+            if ch in ("'", '"'):
+                quote = ch
+                blank_ok = True
+                phase = 2
+                pos += 1
+                continue
+            if ch == esc:
+                if pos + 1 == n:
+                    pos += 1
+                    continue
+                pos += 1
+                ch = line[pos]
+            buf.append(ch)
+            pos += 1
+            continue
+        if ch == quote:
+            phase = 1
+            pos += 1
+            continue
+        if ch == esc:
+            if pos + 1 == n:
+                phase = 1
+                pos += 1
+                continue
+            pos += 1
+            ch = line[pos]
+        buf.append(ch)
+        pos += 1
+    return "", words
+
+
+def _dispatch(cmd: str, rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    c = cmd.lower()
+    esc = st.escape
+    if c in ("add", "copy", "volume"):
+        return _maybe_json_list(rest)
+    if c in ("cmd", "entrypoint", "run", "shell"):
+        return _maybe_json(rest)
+    if c == "arg":
+        words = _parse_words(rest, esc)
+        return (_chain(words) if words else None), {}
+    if c == "env":
+        return _parse_name_val(rest, "ENV", esc), {}
+    if c == "label":
+        return _parse_name_val(rest, "LABEL", esc), {}
+    if c in ("expose", "from"):
+        return _parse_ws_list(rest), {}
+    if c == "healthcheck":
+        return _health(rest)
+    if c in ("maintainer", "stopsignal", "user", "workdir"):
+        return (Node(value=rest) if rest else None), {}
+    if c == "onbuild":
+        if rest == "":
+            return None, {}
+        return Node(children=[_node_from_line(rest, st, [])]), {}
+    return Node(), {}  # unknown instruction: BuildKit's parser keeps it, empty
+
+
+def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
+    parts = _WS_SPLIT.split(_go_trim_space(line), maxsplit=1)
+    flags: list[str] = []
+    args = ""
+    if len(parts) == 2:
+        args, flags = _extract_flags(parts[1], st.escape)
+    nxt, attrs = _dispatch(parts[0], _go_trim_space(args), st)
+    return Node(
+        value=parts[0],
+        next=nxt,
+        attributes=attrs,
+        original=line,
+        flags=flags,
+        prev_comment=list(comments),
+    )
+
+
+def _can_contain_heredoc(node: Node) -> bool:
+    if node.value.lower() == "onbuild" and node.next is not None and node.next.children:
+        node = node.next.children[0]
+    return node.value.lower() in _HEREDOC_CMDS and not node.is_json
+
+
+_HEREDOC_LEX_RAW = Lex("\\", raw_quotes=True, raw_escapes=True, skip_unset_env=True)
+_HEREDOC_LEX_PLAIN = Lex("\\", skip_unset_env=True)
+_HEREDOC_LEX_QUOTES = Lex("\\", raw_quotes=True, skip_unset_env=True)
+
+
+def parse_heredoc(src: str) -> Heredoc | None:
+    """A heredoc word such as `<<EOF`, `<<-"EOF"` or `3<<EOF`, or None."""
+    m = _HEREDOC.match(src)
+    if m is None:
+        return None
+    fd = int(m.group(1)) if m.group(1) else 0
+    chomp = m.group(2) == "-"
+    rest = m.group(3)
+    if not rest:
+        return None
+    words = _HEREDOC_LEX_PLAIN.process_words(rest, {})
+    if len(words) != 1:
+        return None
+    raw = _HEREDOC_LEX_QUOTES.process_words(rest, {})
+    if len(raw) != len(words):
+        raise _ParseError(f"internal lexing of heredoc produced inconsistent results: {rest}")
+    word = words[0]
+    count = word.count("'") + word.count('"')
+    raw_count = raw[0].count("'") + raw[0].count('"')
+    return Heredoc(name=word, file_descriptor=fd, expand=count == raw_count, chomp=chomp)
+
+
+def _heredocs_from_line(line: str) -> list[Heredoc]:
+    try:
+        words = _HEREDOC_LEX_RAW.process_words(line, {})
+    except ShellError:
+        words = []
+    docs: list[Heredoc] = []
+    for w in words:
+        h = parse_heredoc(w)
+        if h is not None:
+            docs.append(h)
+    return docs
+
+
+# ---------------------------------------------------------------- main loop
+
+
+def _split_lines(text: str) -> list[str]:
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def _is_comment(line: str) -> bool:
+    return _ltrim_space(line).startswith("#")
+
+
+def decode(data: bytes | str) -> str:
+    """Bytes as text: UTF-8, undecodable bytes kept (surrogateescape), BOM dropped."""
+    text = data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
+    """Parse a Dockerfile as BuildKit's parser does; raises InputError with file:line."""
+    text = decode(data)
+    lines = _split_lines(text)
+    for i, raw in enumerate(lines):
+        if len(raw) * 4 > MAX_LINE_BYTES and len(raw.encode("utf-8", "surrogateescape")) > (
+            MAX_LINE_BYTES
+        ):
+            raise InputError(
+                f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
+                path=path,
+                line=i + 1,
+                hint="BuildKit refuses lines over 64 KiB; split the instruction with '\\'",
+            )
+    st = _State()
+    children: list[Node] = []
+    warnings: list[Warning] = []
+    comments: list[str] = []
+    current = 0
+    total = len(lines)
+    idx = 0
+    start_line = -1
+    end_line = 0
+    try:
+        while idx < total:
+            raw = lines[idx]
+            idx += 1
+            if _is_comment(raw):
+                comment = _go_trim_space(_ltrim_space(raw)[1:])
+                if comment == "":
+                    comments = []
+                else:
+                    comments.append(comment)
+            line = _ltrim_space(raw.rstrip("\r\n"))
+            try:
+                directive = st.possible_directive(line)
+            except _ParseError as err:
+                raise InputError(str(err), path=path, line=current + 1) from None
+            if directive and comments:
+                comments.pop()
+            if _is_comment(line):
+                line = ""
+            current += 1
+            first = current
+            m = st.continuation.search(line)
+            if m is None:
+                if line == "":
+                    continue
+                end_of_line = True
+            else:
+                line = st.continuation.sub(r"\1", line)
+                end_of_line = False
+            buf = [line]
+            empty_continuation = False
+            while not end_of_line and idx < total:
+                raw = lines[idx]
+                idx += 1
+                cont = raw.rstrip("\r\n")
+                try:
+                    st.possible_directive(cont)
+                except _ParseError as err:
+                    raise InputError(str(err), path=path, line=current) from None
+                current += 1
+                if _is_comment(raw):
+                    continue
+                if _ltrim_space(cont) == "":
+                    empty_continuation = True
+                    continue
+                if st.continuation.search(cont) is not None:
+                    cont = st.continuation.sub(r"\1", cont)
+                else:
+                    end_of_line = True
+                buf.append(cont)
+            joined = "".join(buf)
+            if empty_continuation:
+                warnings.append(
+                    Warning(
+                        "empty continuation line found in: " + joined,
+                        current,
+                        "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+                    )
+                )
+            try:
+                node = _node_from_line(joined, st, comments)
+            except (_ParseError, ShellError) as err:
+                raise InputError(str(err), path=path, line=first) from None
+            if "<<" in joined and _can_contain_heredoc(node):
+                try:
+                    docs = _heredocs_from_line(joined)
+                except (_ParseError, ShellError) as err:
+                    raise InputError(str(err), path=path, line=first) from None
+                for doc in docs:
+                    terminated = False
+                    content: list[str] = []
+                    while idx < total:
+                        body = lines[idx]
+                        idx += 1
+                        current += 1
+                        cand = body.rstrip("\r\n")
+                        if doc.chomp:
+                            cand = cand.lstrip("\t")
+                        if cand == doc.name:
+                            terminated = True
+                            break
+                        content.append(body)
+                    if not terminated:
+                        raise InputError(
+                            f"unterminated heredoc {doc.name!r} (no line {doc.name!r} "
+                            "before the end of the file)",
+                            path=path,
+                            line=first,
+                            hint=f"end the heredoc with a line holding only {doc.name}",
+                        )
+                    doc.content = "".join(content)
+                    node.heredocs.append(doc)
+            node.start_line, node.end_line = first, current
+            if start_line < 0:
+                start_line = first
+            end_line = current
+            children.append(node)
+            comments = []
+    except RecursionError:
+        raise InputError("instruction nested too deeply", path=path, line=current) from None
+    if start_line < 0:
+        raise InputError(
+            "file with no instructions",
+            path=path,
+            line=current,
+            hint="a Dockerfile needs at least a FROM instruction",
+        )
+    return Result(children, st.escape, warnings, st.directives, start_line, end_line, path)

@@ -1,0 +1,61 @@
+"""Platform strings (`linux/amd64`, `linux/arm64/v8`) as BuildKit's platform ARGs show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Platform", "host_platform", "parse_platform"]
+
+_ARCH_ALIASES = {
+    "x86_64": ("amd64", ""),
+    "x86-64": ("amd64", ""),
+    "amd64": ("amd64", ""),
+    "aarch64": ("arm64", ""),
+    "arm64": ("arm64", ""),
+    "armhf": ("arm", "v7"),
+    "armel": ("arm", "v6"),
+    "i386": ("386", ""),
+    "i686": ("386", ""),
+    "386": ("386", ""),
+    "ppc64le": ("ppc64le", ""),
+    "s390x": ("s390x", ""),
+    "riscv64": ("riscv64", ""),
+}
+_OSES = ("linux", "windows", "darwin", "freebsd")
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    arch: str
+    variant: str = ""
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.arch, self.variant) if p)
+
+
+def parse_platform(text: str) -> Platform:
+    """`linux/amd64`, `linux/arm64/v8`, `amd64` (OS linux) → Platform; raises ValueError."""
+    parts = text.strip().lower().split("/")
+    if not parts or not parts[0] or len(parts) > 3:
+        raise ValueError(f"invalid platform {text!r}: expected os/arch[/variant]")
+    if len(parts) == 1:
+        if parts[0] in _OSES:
+            return Platform(parts[0], _ARCH_ALIASES.get("x86_64", ("amd64", ""))[0])
+        os_, arch, variant = "linux", parts[0], ""
+    else:
+        os_, arch = parts[0], parts[1]
+        variant = parts[2] if len(parts) == 3 else ""
+    if not arch:
+        raise ValueError(f"invalid platform {text!r}: empty architecture")
+    arch, default_variant = _ARCH_ALIASES.get(arch, (arch, ""))
+    variant = variant or default_variant
+    if arch == "arm64" and variant == "v8":
+        variant = ""
+    return Platform(os_, arch, variant)
+
+
+def host_platform(machine: str, os_name: str = "linux") -> Platform:
+    """The platform of a host whose `uname -m` is `machine`."""
+    arch, variant = _ARCH_ALIASES.get(machine.lower(), (machine.lower(), ""))
+    return Platform(os_name, arch, variant)

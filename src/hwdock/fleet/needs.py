@@ -1,0 +1,93 @@
+"""What a host's image needs, as a hashable key: hosts with equal keys can share one image.
+
+Pure over `HostReport`. The platform follows the discrete accelerators (integrated GPUs only
+when there is nothing else); the arch list is the set of gfx targets (AMD) or compute
+capabilities (NVIDIA) of those accelerators; NVIDIA hosts are also split by the CUDA major
+their driver supports (an image built for CUDA 13 cannot run on a CUDA 12 driver); CPU-only
+hosts by CPU ISA level (an image built for AVX-512 dies with "Illegal instruction" on AVX2).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from hwdock.probe.model import Accelerator, HostReport
+
+PLATFORM_OF_VENDOR = {"nvidia": "cuda", "amd": "rocm", "intel": "xpu"}
+ISA_ORDER = ("sse4.2", "avx", "avx2", "avx512")
+
+
+@dataclass(frozen=True)
+class Needs:
+    platform: str  # cuda | rocm | xpu | cpu
+    archs: tuple[str, ...]  # sorted gfx targets / compute capabilities; () for cpu
+    cpu_arch: str  # x86_64 | aarch64 | ...
+    driver_class: str | None = None  # "cuda12": CUDA major the NVIDIA driver supports
+    isa: str | None = None  # CPU images only
+
+    def merge_key(self) -> tuple[str, str, str | None, str | None]:
+        """Needs that a fat image cannot paper over: everything but the arch list."""
+        return (self.platform, self.cpu_arch, self.driver_class, self.isa)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    host: str
+    reason: str
+
+
+def _arch(acc: Accelerator) -> str | None:
+    if acc.vendor == "amd":
+        return acc.gfx_target
+    if acc.vendor == "nvidia":
+        return acc.compute_capability
+    return acc.device_id or acc.name
+
+
+def chosen_accelerators(host: HostReport) -> list[Accelerator]:
+    """The accelerators an image for this host is for: visible, discrete ones first."""
+    visible = [a for a in host.accelerators if a.visible and a.vendor in PLATFORM_OF_VENDOR]
+    discrete = [a for a in visible if not a.integrated]
+    pool = discrete or visible
+    if not pool:
+        return []
+    vendor = Counter(a.vendor for a in pool).most_common(1)[0][0]
+    return [a for a in pool if a.vendor == vendor]
+
+
+def _cuda_major(host: HostReport) -> str | None:
+    for d in host.drivers:
+        if d.vendor == "nvidia" and d.cuda_driver_version:
+            return "cuda" + d.cuda_driver_version.split(".")[0]
+    return None
+
+
+def host_needs(host: HostReport, *, allow_cpu: bool = True) -> Needs | Exclusion:
+    name = host.hostname or "?"
+    cpu_arch = host.cpu.architecture or "x86_64"
+    accs = chosen_accelerators(host)
+    if not accs:
+        if not allow_cpu:
+            return Exclusion(name, "no GPU hwdock can build for (CPU-only hosts excluded)")
+        if cpu_arch == "x86_64" and host.cpu.isa_level not in ISA_ORDER:
+            return Exclusion(
+                name, f"CPU-only host with unknown ISA level {host.cpu.isa_level!r}: probe it again"
+            )
+        return Needs("cpu", (), cpu_arch, None, host.cpu.isa_level)
+    platform = PLATFORM_OF_VENDOR[accs[0].vendor]
+    archs = sorted({a for a in (_arch(x) for x in accs) if a})
+    if not archs:
+        what = "gfx target" if platform == "rocm" else "compute capability"
+        return Exclusion(name, f"the {what} of its GPUs is unknown: probe it again")
+    driver = _cuda_major(host) if platform == "cuda" else None
+    if platform == "cuda" and driver is None:
+        return Exclusion(name, "NVIDIA driver's CUDA version unknown: is the driver loaded?")
+    return Needs(platform, tuple(archs), cpu_arch, driver, None)
+
+
+def arch_token(platform: str, arch: str) -> str:
+    """A short name part: gfx942 → gfx942, compute capability 9.0 → sm90."""
+    if platform == "cuda":
+        return "sm" + arch.replace(".", "")
+    return arch.lower()
