@@ -69,8 +69,8 @@ def collect(ctx: Context) -> None:
         access = DeviceAccess(
             path=path,
             exists=True,
-            readable=can(node, ctx.user, 4),
-            writable=can(node, ctx.user, 2),
+            readable=node.readable if node.readable is not None else can(node, ctx.user, 4),
+            writable=node.writable if node.writable is not None else can(node, ctx.user, 2),
             group=node.group,
             gid=node.gid,
             mode=f"{node.mode:04o}",

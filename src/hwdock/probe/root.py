@@ -21,7 +21,18 @@ class DeviceNode:
     """One device node as stat(2) sees it (plain class: cheaper to define than a dataclass,
     and this module is on the start-up path of every replay)."""
 
-    __slots__ = ("gid", "group", "major", "minor", "mode", "path", "type", "uid")
+    __slots__ = (
+        "gid",
+        "group",
+        "major",
+        "minor",
+        "mode",
+        "path",
+        "readable",
+        "type",
+        "uid",
+        "writable",
+    )
 
     def __init__(
         self,
@@ -33,9 +44,12 @@ class DeviceNode:
         uid: int | None = None,
         gid: int | None = None,
         group: str | None = None,
+        readable: bool | None = None,  # what access(2) said, live (ACLs included); None:
+        writable: bool | None = None,  # unknown, judge from the mode bits
     ) -> None:
         self.path, self.type, self.major, self.minor = path, type, major, minor
         self.mode, self.uid, self.gid, self.group = mode, uid, gid, group
+        self.readable, self.writable = readable, writable
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, DeviceNode) and self.to_dict() == other.to_dict()
@@ -43,7 +57,7 @@ class DeviceNode:
     __hash__ = None  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "path": self.path,
             "type": self.type,
             "major": self.major,
@@ -53,9 +67,13 @@ class DeviceNode:
             "gid": self.gid,
             "group": self.group,
         }
+        if self.readable is not None and self.writable is not None:
+            d["access"] = {"read": self.readable, "write": self.writable}
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DeviceNode:
+        access = d.get("access") if isinstance(d.get("access"), dict) else {}
         mode = d.get("mode", 0)
         if isinstance(mode, str):
             mode = int(mode, 8)
@@ -68,7 +86,13 @@ class DeviceNode:
             uid=_int_or_none(d.get("uid")),
             gid=_int_or_none(d.get("gid")),
             group=d.get("group"),
+            readable=_bool_or_none(access.get("read")),
+            writable=_bool_or_none(access.get("write")),
         )
+
+
+def _bool_or_none(v: Any) -> bool | None:
+    return v if isinstance(v, bool) else None
 
 
 def _int_or_none(v: Any) -> int | None:
@@ -128,27 +152,34 @@ class Root:
     def read_bytes(self, path: str) -> bytes | None:
         full = self._full(path)
         try:
-            with open(full, "rb", buffering=0) as f:
-                if self.base != "/" and not self._within(_real_path_of(f.fileno(), full)):
-                    self._problem(path, "points outside the captured tree; ignored")
-                    return None
-                chunks: list[bytes] = []
-                size = 0
-                while size < MAX_READ:  # small reads: /proc/sys refuses huge buffers (ENOMEM)
-                    chunk = f.read(65536)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-                return b"".join(chunks)
+            fd = os.open(full, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except IsADirectoryError:
-            self._problem(path, "is a directory, expected a file")
         except PermissionError:
             self._problem(path, "permission denied")
+            return None
         except OSError as err:
             self._problem(path, f"read failed ({err.strerror or err})")
+            return None
+        try:
+            if self.base != "/" and not self._within(_real_path_of(fd, full)):
+                self._problem(path, "points outside the captured tree; ignored")
+                return None
+            chunks: list[bytes] = []
+            size = 0
+            while size < MAX_READ:  # small reads: /proc/sys refuses huge buffers (ENOMEM)
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            return b"".join(chunks)
+        except IsADirectoryError:
+            self._problem(path, "is a directory, expected a file")
+        except OSError as err:
+            self._problem(path, f"read failed ({err.strerror or err})")
+        finally:
+            os.close(fd)
         return None
 
     def read_text(self, path: str) -> str | None:
@@ -228,6 +259,8 @@ class Root:
             uid=st.st_uid,
             gid=st.st_gid,
             group=_group_name(st.st_gid),
+            readable=os.access(path, os.R_OK),
+            writable=os.access(path, os.W_OK),
         )
 
     def device_names(self, directory: str) -> list[str]:
