@@ -157,7 +157,9 @@ def collect(ctx: Context) -> None:
     else:
         nvml_ok = False
     smi_ok = False
-    if not nvml_ok and (nvidia or driver_loaded or ctx.report.wsl):
+    # Jetson's nvidia-smi (JetPack 6) reports the iGPU with a made-up bus id; the device tree
+    # and tables describe it instead.
+    if not nvml_ok and not jetson and (nvidia or driver_loaded or ctx.report.wsl):
         smi_ok = _smi(ctx, driver)
     discrete = [a for a in ctx.devices.of("nvidia") if a.pci_address]
     if discrete and not (nvml_ok or smi_ok):
