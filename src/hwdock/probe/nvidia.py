@@ -151,7 +151,7 @@ def collect(ctx: Context) -> None:
     elif ctx.report.wsl and driver.flavor is None:
         driver.flavor = "wsl"  # the Windows driver, reached through /dev/dxg
     cuda_from_api = None
-    if ctx.use_nvml and ctx.runner.live:
+    if ctx.use_nvml and ctx.runner.live and not jetson:
         cuda_from_api = _nvml(ctx, driver)
         nvml_ok = cuda_from_api is not None
     else:
