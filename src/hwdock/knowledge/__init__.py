@@ -17,20 +17,17 @@ import os
 from functools import cache
 from typing import Any
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+# Package data sits beside this file (setuptools installs it as files). Reading it directly
+# avoids importlib.resources, whose import pulls in tempfile and random (~5 ms on every CLI
+# start).
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 COMPILED = ("amd_gpus", "nvidia_gpus", "pci_vendors")  # tables on the probe's start-up path
 
 
 @cache
 def load(name: str) -> dict[str, Any]:
     """The parsed data file `knowledge/data/<name>.toml` (cached for the process)."""
-    path = os.path.join(DATA, f"{name}.toml")
-    if not os.path.isfile(path):
-        from importlib import resources  # zipped installs
-
-        text = resources.files(__package__).joinpath("data", f"{name}.toml").read_text("utf-8")
-        return _parse(text)
-    with open(path, "rb") as f:
+    with open(os.path.join(DATA, f"{name}.toml"), "rb") as f:
         raw = f.read()
     twin = os.path.join(DATA, f"{name}.compiled.json")
     if os.path.isfile(twin):

@@ -27,8 +27,7 @@ def _facts_for(ctx: Ctx, step: ImageStep) -> DockerfileFacts | None:
 
 def _arch_names(ctx: Ctx, step: ImageStep, facts: DockerfileFacts) -> list[str]:
     declared = facts.arg_names()
-    gen = kb.vllm()["generic"]
-    generic = gen.get(f"arch_args_{ctx.platform}", [])
+    generic = kb.generic_arch_args(ctx.platform)
     if ctx.recipe == "vllm" and step.generated_dockerfile is None:
         rp = kb.recipe_platform(ctx.platform)
         names = rp.get("base_arch_args" if step.id == "base" else "arch_args", [])
@@ -91,6 +90,8 @@ def decide_build_args(ctx: Ctx, steps: list[ImageStep]) -> None:
             )
         step.build_args = {**step.build_args, **args, **user}
         _record_arch(ctx, step, facts)
+        if ctx.platform == "cpu":
+            _record_isa(ctx, step, facts)
 
 
 def _arch_args(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, str]) -> None:
@@ -148,7 +149,7 @@ def _arch_args(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str
 def _threads(ctx: Ctx, facts: DockerfileFacts, args: dict[str, str]) -> int:
     if ctx.platform != "cuda":
         return 1
-    names = [n for n in kb.vllm()["generic"]["threads_args"] if n in facts.arg_names()]
+    names = [n for n in kb.generic_threads_args() if n in facts.arg_names()]
     if not names:
         return 1
     # nvcc --threads compiles the -gencode targets in parallel: more threads than targets
@@ -173,7 +174,7 @@ def _jobs_args(
     ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, str], threads: int
 ) -> None:
     declared = facts.arg_names()
-    names = [n for n in kb.vllm()["generic"]["jobs_args"] if n in declared]
+    names = [n for n in kb.generic_jobs_args() if n in declared]
     if not names:
         return
     jobs, evidence = _jobs(ctx, threads)
@@ -308,10 +309,6 @@ def _cpu_isa(ctx: Ctx, step: ImageStep, facts: DockerfileFacts, args: dict[str, 
         else:
             args[name] = "false"
             chosen.append(f"{name}=false")
-    isa = (
-        "avx512" if "avx512f" in flags and args.get("VLLM_CPU_DISABLE_AVX512") != "true" else "avx2"
-    )
-    step.labels[CPU_ISA_LABEL] = isa
     if chosen:
         ctx.decisions.append(
             Decision(
@@ -340,3 +337,16 @@ def _record_arch(ctx: Ctx, step: ImageStep, facts: DockerfileFacts) -> None:
         if val and "$" not in val:
             step.labels[ARCH_LABEL] = val
             return
+
+
+def _record_isa(ctx: Ctx, step: ImageStep, facts: DockerfileFacts) -> None:
+    """Label the step with the ISA its image will use, after the user's --build-arg."""
+    if (ctx.host.cpu.architecture or "x86_64") != "x86_64":
+        return
+    declared = facts.arg_names()
+    disabled = str(step.build_args.get("VLLM_CPU_DISABLE_AVX512", "")).lower() in ("true", "1")
+    if "VLLM_CPU_DISABLE_AVX512" in declared and "VLLM_CPU_DISABLE_AVX512" in step.build_args:
+        isa = "avx2" if disabled else "avx512"
+    else:  # not told: the build machine's ISA, which is this host's when built here
+        isa = "avx512" if "avx512f" in ctx.host.cpu.isa_flags else "avx2"
+    step.labels[CPU_ISA_LABEL] = isa

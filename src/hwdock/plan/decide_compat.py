@@ -4,7 +4,7 @@ Each verdict is a `Finding` whose code is stable (documented in docs/json-schema
 arch-not-covered, arch-list-unknown, driver-too-old, driver-minor-compat, driver-unknown,
 cuda-drops-capability, cuda-too-old-for-gpu, rocm-too-old, rocm-unsupported-target,
 rocm-feature-unavailable, hsa-override, cpu-isa-missing, cpu-isa-mismatch,
-cpu-image-not-portable.
+cpu-image-not-portable, jetson-jetpack, gpu-driver-unbound.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ _SYMPTOM = {
 
 
 def decide_compat(ctx: Ctx, steps: list[ImageStep]) -> None:
+    _unbound(ctx)
     if ctx.platform in ("cuda", "rocm"):
         _arch(ctx, steps)
     if ctx.platform == "cuda":
@@ -31,6 +32,24 @@ def decide_compat(ctx: Ctx, steps: list[ImageStep]) -> None:
         _rocm(ctx, steps)
     if ctx.platform == "cpu":
         _cpu(ctx, steps)
+
+
+def _unbound(ctx: Ctx) -> None:
+    """A GPU with no kernel driver bound is invisible to every container."""
+    for acc in ctx.chosen:
+        if acc.pci_address and acc.kernel_driver is None and not ctx.host.wsl:
+            want = {"amd": "amdgpu", "nvidia": "nvidia", "intel": "i915 or xe"}.get(acc.vendor, "")
+            ctx.verdicts.append(
+                Finding(
+                    "gpu-driver-unbound",
+                    f"no kernel driver is bound to {acc.pci_address}: the GPU is visible on the "
+                    "PCI bus only, so no container (and no ROCm/CUDA program) can use it",
+                    "error",
+                    fix=f"load the {want} driver and check `dmesg` for why it failed to "
+                    "initialise, then probe again",
+                    evidence=[acc.sources.get("kernel_driver", "sysfs PCI device has no driver")],
+                )
+            )
 
 
 def _add(ctx: Ctx, finding: Finding) -> None:
@@ -232,6 +251,9 @@ def image_rocm(ctx: Ctx, steps: list[ImageStep]) -> tuple[str | None, str]:
                     v = kb.rocm_version_of(base)
                     if v:
                         return v, f"{step.image} is built by {rel} FROM {base}"
+            if step.image == known["ref"]:
+                fallback = kb.load_table("rocm", "vllm_base_arch")
+                return fallback.get("rocm"), f"{step.image} ({fallback['source']})"
             continue
         facts = ctx.step_facts.get(step.id)
         if facts is not None:

@@ -89,11 +89,24 @@ def decide_platform(host: HostReport, platform: str | None, gpu: list[str]) -> P
             "cpu", [], [Decision("platform", "cpu", "--platform cpu was given", [])]
         )
 
+    hidden = [a for a in host.accelerators if a.vendor in VENDOR_PLATFORM and not a.visible]
+    if hidden:
+        names = ", ".join(f"{k}={v}" for k, v in host.env.items() if k.endswith("VISIBLE_DEVICES"))
+        decisions_hidden = [
+            Decision(
+                "hidden-gpus",
+                f"leave out {len(hidden)} GPU(s) hidden by the visible-devices variables",
+                "they were hidden when the host was probed; unset the variable to plan for them",
+                [names or "visible=false in the host report", *(describe(a) for a in hidden)],
+            )
+        ]
+    else:
+        decisions_hidden = []
     discrete = [a for a in accs if not a.integrated]
     integrated = [a for a in accs if a.integrated]
     pool = discrete or integrated
     evidence = [describe(a) for a in accs]
-    decisions: list[Decision] = []
+    decisions: list[Decision] = list(decisions_hidden)
     if discrete and integrated:
         decisions.append(
             Decision(

@@ -243,11 +243,9 @@ def _app_build(
     if target is None and recipe_target and facts.has_stage(recipe_target):
         target = recipe_target
         last = facts.last_stage.label if facts.last_stage else "?"
-        why_target = (
-            f"the server stage; {rp.get('target_why', '')}"
-            if last != target
-            else "the server stage (also the last stage)"
-        )
+        why_target = rp.get("target_why", "the recipe's stage")
+        if last == target:
+            why_target += " (also the last stage)"
         ctx.decisions.append(
             Decision(
                 "target",
@@ -256,7 +254,7 @@ def _app_build(
                 [f"{rel}: stages {', '.join(s.label for s in facts.stages)}; last is {last}"],
             )
         )
-    bases = sorted({s.base for s in facts.stages if not facts.has_stage(s.base)})
+    bases = sorted({s.base for s in facts.stages if s.base_kind == "image"})
     tag = ctx.options.tag or f"vllm-{ctx.platform}:{ctx.arch_tag}-{ctx.tree.version}"
     step = ImageStep(
         id="app",
@@ -326,6 +324,14 @@ def _vllm_rocm(ctx: Ctx) -> RouteResult:
                     else f"{base_rel}: {name}={val}"
                 )
                 break
+
+    if base_arch is None and base_facts is None and base_ref == known["ref"]:
+        fallback = kb.load_table("rocm", "vllm_base_arch")
+        base_arch = fallback["arch"]
+        evidence = (
+            f"{base_ref}: built for {base_arch} per hwdock's knowledge ({fallback['source']}); "
+            f"the tree has no {rp['base_dockerfiles'][0]} to read"
+        )
 
     reasons: list[str] = []
     if custom:

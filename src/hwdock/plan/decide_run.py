@@ -23,8 +23,9 @@ def decide_run(ctx: Ctx, final: ImageStep | None) -> RunSpec | None:
     elif ctx.platform == "cuda":
         _nvidia(ctx, spec)
     elif ctx.platform == "xpu":
-        spec.devices = ["/dev/dri"]
-        spec.group_add = _gids(ctx, ["/dev/dri/renderD"])
+        renders = [a.render_node for a in ctx.chosen if a.render_node]
+        spec.devices = renders or ["/dev/dri"]  # Level Zero needs the render node only
+        spec.group_add = _gids(ctx, renders or ["/dev/dri/renderD"])
     if ctx.recipe == "vllm":
         _vllm(ctx, spec, final)
     else:

@@ -98,8 +98,9 @@ def parse_cuda_arch_list(text: str | None) -> list[tuple[str, bool]]:
     for item in re.split(r"[\s;,]+", text or ""):
         if not item:
             continue
-        ptx = item.upper().endswith("+PTX")
-        core = item[:-4] if ptx else item
+        ptx = item.upper().endswith("+PTX") or item.endswith("-virtual")
+        core = item[:-4] if item.upper().endswith("+PTX") else item
+        core = core.removesuffix("-real").removesuffix("-virtual")
         m = re.match(r"^(?:sm_|compute_)?(\d+)\.?(\d+)?[af]?$", core)
         if not m:
             continue
@@ -146,3 +147,44 @@ def load_source(name: str) -> str:
     """The main source URL of a knowledge file."""
     meta = load(name).get("meta", {})
     return next(iter(meta.values()), name)
+
+
+def load_table(name: str, key: str) -> dict[str, Any]:
+    return dict(load(name)[key])
+
+
+_VENDOR = {"cuda": "nvidia", "rocm": "amd"}
+_THREADS = {"nvcc_threads", "NVCC_THREADS"}
+
+
+def _explain_args(kind: str, vendor: str | None = None) -> list[str]:
+    """ARG names of a kind in the explain knowledge (knowledge/data/build_args.toml)."""
+    try:
+        table = load("build_args").get("args", {})
+    except FileNotFoundError:
+        return []
+    return [
+        name
+        for name, info in table.items()
+        if info.get("kind") == kind and (vendor is None or info.get("vendor") == vendor)
+    ]
+
+
+def generic_arch_args(platform: str) -> list[str]:
+    """Arch-list ARG names any Dockerfile may use: the plan's own list, then explain's."""
+    own = list(vllm()["generic"].get(f"arch_args_{platform}", []))
+    vendor = _VENDOR.get(platform)
+    extra = _explain_args("arch-list", vendor) if vendor else []
+    return own + [n for n in extra if n not in own]
+
+
+def generic_jobs_args() -> list[str]:
+    own = list(vllm()["generic"]["jobs_args"])
+    extra = [n for n in _explain_args("parallelism") if n not in _THREADS]
+    return own + [n for n in extra if n not in own]
+
+
+def generic_threads_args() -> list[str]:
+    own = list(vllm()["generic"]["threads_args"])
+    extra = [n for n in _explain_args("parallelism") if n in _THREADS]
+    return own + [n for n in extra if n not in own]

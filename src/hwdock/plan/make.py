@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 from hwdock.errors import UsageError
-from hwdock.plan import facts as kb
 from hwdock.plan.context import Ctx, ImageEnv, LocalImages
 from hwdock.plan.decide_build_args import decide_build_args
 from hwdock.plan.decide_compat import decide_compat
@@ -90,4 +89,4 @@ def is_incompatible(plan: Plan) -> bool:
     return any(v.severity == "error" for v in plan.verdicts)
 
 
-__all__ = ["PlanOptions", "is_incompatible", "kb", "make_plan"]
+__all__ = ["PlanOptions", "is_incompatible", "make_plan"]

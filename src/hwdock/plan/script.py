@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from hwdock.plan.model import ImageStep, Plan, RunSpec
 
+_FORCE = "see the VERDICT lines, or set HWDOCK_FORCE=1 to run it anyway"
+
 
 def quote(value: str) -> str:
-    if value and all(c.isalnum() or c in "@%+=:,./-_" for c in value):
+    if value and all((c.isascii() and c.isalnum()) or c in "@%+=:,./-_" for c in value):
         return value
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
@@ -109,9 +111,19 @@ def to_script(plan: Plan) -> str:
         'DOCKER="${DOCKER:-docker}"',
         "export DOCKER_BUILDKIT=1",
     ]
-    for v in plan.verdicts:
-        if v.severity == "error":
-            out.append(f"# VERDICT {v.code}: {_comment(v.message)}")
+    errors = [v for v in plan.verdicts if v.severity == "error"]
+    for v in errors:
+        out.append(f"# VERDICT {v.code}: {_comment(v.message)}")
+    if errors:
+        codes = ", ".join(sorted({v.code for v in errors}))
+        out += [
+            'if [ "${HWDOCK_FORCE:-}" != 1 ]; then',
+            "  echo "
+            + quote(f"hwdock: this plan cannot work on the planned host ({codes}); " + _FORCE)
+            + " >&2",
+            "  exit 11",
+            "fi",
+        ]
     for i, step in enumerate(plan.steps, 1):
         out.append("")
         out.append(

@@ -32,6 +32,7 @@ class SourceTree:
     recipe: str  # "vllm" | "generic"
     version: str  # short commit or "local"
     read_text: ReadText = field(repr=False, default=read_text_fs)
+    _facts: dict[tuple, DockerfileFacts] = field(default_factory=dict, repr=False)
 
     def exists(self, rel: str) -> bool:
         return self.read_text(self.root / rel) is not None
@@ -43,10 +44,13 @@ class SourceTree:
         return None
 
     def facts(self, rel: str, build_args: dict[str, str]) -> DockerfileFacts:
-        text = self.read_text(self.root / rel)
-        if text is None:
-            raise InputError("Dockerfile not found", path=str(self.root / rel))
-        return read_facts(text, rel, build_args)
+        key = (rel, tuple(sorted(build_args.items())))
+        if key not in self._facts:
+            text = self.read_text(self.root / rel)
+            if text is None:
+                raise InputError("Dockerfile not found", path=str(self.root / rel))
+            self._facts[key] = read_facts(text, rel, build_args)
+        return self._facts[key]
 
 
 def _git_version(root: Path, read_text: ReadText) -> str:
