@@ -54,8 +54,8 @@ def _register_all() -> None:
 
 
 # Commands that programs call in loops may take a fast path for their simplest argv: the
-# module's `fast(args) -> int | None` runs it without typer's per-option coercion (which
-# imports pydantic) or returns None to let typer parse as usual. See BENCHMARKS.md.
+# module's `fast(args) -> int | None` runs it without typer's dispatch (and without importing
+# and registering every other command), or returns None to let typer parse as usual.
 FAST_PATHS: dict[str, str] = {"probe": "hwdock.commands.probe"}
 
 

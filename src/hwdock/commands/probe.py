@@ -34,7 +34,8 @@ def run_probe(
 
 def fast(args: list[str]) -> int | None:
     """`probe --json [--from DIR]` parsed by hand, so that programs calling it in a loop do not
-    pay for typer's option coercion; any other argv returns None and typer parses it."""
+    pay for typer's dispatch and every command's registration; any other argv returns None and
+    typer parses it."""
     json_out = False
     from_dir: str | None = None
     rest = iter(args)
