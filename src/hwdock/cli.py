@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hwdock.commands.probe",
     "hwdock.commands.explain",
     "hwdock.commands.plan",
+    "hwdock.commands.engine",
     "hwdock.commands.export",
 )
 
