@@ -1,7 +1,7 @@
 """The `hwdock` entry point: a fast path for `--json` reports, then the typer CLI.
 
-Some commands (`explain --json`) are called by programs in loops; typer's import and its
-parameter layer cost more than the work. Such a command offers `fast_path(args) -> int | None`
+Some commands (`probe --json`, `explain --json`) are called by programs in loops; typer's
+import and its parameter layer cost more than the work. Such a command offers `fast_path(args) -> int | None`
 in its module (None: not handled, e.g. `--help` or an option it does not know), and this
 module tries it before importing `hwdock.cli`. Everything else goes to typer unchanged.
 """
@@ -12,7 +12,10 @@ import importlib
 import sys
 
 # command -> module with `fast_path(args: list[str]) -> int | None`
-FAST_PATHS: dict[str, str] = {"explain": "hwdock.commands.explain"}
+FAST_PATHS: dict[str, str] = {
+    "probe": "hwdock.commands.probe",
+    "explain": "hwdock.commands.explain",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
