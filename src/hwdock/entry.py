@@ -3,7 +3,8 @@
 Some commands (`probe --json`, `explain --json`) are called by programs in loops; typer's
 import and its parameter layer cost more than the work. Such a command offers
 `fast_path(args) -> int | None` in its module (None: not handled, e.g. `--help` or an
-option it does not know), and this module tries it before importing `hwdock.cli`. Everything else goes to typer unchanged.
+option it does not know), and this module tries it before importing `hwdock.cli`.
+Everything else goes to typer unchanged.
 """
 
 from __future__ import annotations
