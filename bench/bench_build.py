@@ -1,0 +1,157 @@
+"""Benchmark: a second `hwdock build` with nothing changed vs `docker build` of the same.
+
+Goal (issue 5): on a context of 50,000 files / 500 MB, hwdock answers "up to date" at least
+10x faster than `DOCKER_BUILDKIT=1 docker build`, both measured side by side in one run.
+hwdock computes its plan hash from a metadata digest of the context and compares it with
+the image's label, so the context is never sent; docker (BuildKit) must sync the context to
+the daemon and consult its cache for every step.
+
+    PYTHONPATH=src python bench/bench_build.py [--files 50000] [--size-mb 500] [--runs 5]
+
+The context is generated under /tmp (never in the repository) and removed afterwards with
+the images (unless --keep). Prints a Markdown table for BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import engine as eng  # noqa: E402  (base image made locally, nothing pulled)
+
+DOCKER = "/usr/bin/docker"
+
+
+def make_context(root: Path, files: int, size_mb: int) -> None:
+    per_dir = 100
+    avg = size_mb * 1024 * 1024 // files
+    block = os.urandom(64 * 1024)
+    for i in range(files):
+        d = root / f"pkg{i // per_dir:04d}" / f"mod{(i // 10) % 10}"
+        if i % 10 == 0:
+            d.mkdir(parents=True, exist_ok=True)
+        size = avg // 2 + (i * 7919) % avg  # between avg/2 and 1.5*avg, mean about avg
+        header = f"file {i}\n".encode()
+        reps = size // len(block) + 1
+        (d / f"f{i}.py").write_bytes((header + block * reps)[:size])
+    (root / ".dockerignore").write_text("**/__pycache__\n*.tmp\n")
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, text=True, env=env)
+    dt = time.perf_counter() - t0
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(argv)}\n{out.stderr[-2000:]}")
+    return dt
+
+
+def _digest_seconds(ctx: Path) -> float:
+    sys.path.insert(0, str(ROOT / "src"))
+    from hwdock.engine.context import context_digest
+
+    t0 = time.perf_counter()
+    context_digest(ctx)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--files", type=int, default=50_000)
+    ap.add_argument("--size-mb", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="hwdock-bench-build-", dir="/tmp"))
+    ctx = work / "ctx"
+    ctx.mkdir()
+    base = eng.ensure_image(DOCKER, eng.BUSYBOX_IMAGE, work)
+    tag_h, tag_d = "hwdock-bench-build/hwdock:1", "hwdock-bench-build/docker:1"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HWDOCK_STATE_DIR": str(work / "state")}
+    denv = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    try:
+        t0 = time.perf_counter()
+        make_context(ctx, args.files, args.size_mb)
+        (ctx / "Dockerfile").write_text(f"FROM {base}\nCOPY . /src\n")
+        gen = time.perf_counter() - t0
+        total = sum(f.stat().st_size for f in ctx.rglob("*") if f.is_file())
+        plan = {
+            "kind": "plan",
+            "schema_version": 1,
+            "recipe": "generic",
+            "platform": "cpu",
+            "route": "build",
+            "steps": [
+                {
+                    "id": "app",
+                    "action": "build",
+                    "image": tag_h,
+                    "reason": "bench",
+                    "context": str(ctx),
+                }
+            ],
+        }
+        (work / "plan.json").write_text(json.dumps(plan))
+        hw = [
+            sys.executable,
+            "-m",
+            "hwdock",
+            "build",
+            "--plan",
+            str(work / "plan.json"),
+            "--network",
+            "none",
+            "--json",
+        ]
+        dk = [DOCKER, "build", "--network", "none", "--progress=plain", "-t", tag_d, str(ctx)]
+        first_h = timed(hw, env)  # first builds (cold), then only "nothing changed" runs
+        first_d = timed(dk, denv)
+        hs, ds = [], []
+        for _ in range(args.runs):
+            hs.append(timed(hw, env))
+            ds.append(timed(dk, denv))
+        out = subprocess.run(hw, capture_output=True, text=True, env=env).stdout
+        assert '"result": "up-to-date"' in out, "hwdock did not skip the unchanged build"
+        # where hwdock's time goes: interpreter + CLI start-up, and the context digest alone
+        startup = statistics.median(
+            timed([sys.executable, "-m", "hwdock", "--version"], env) for _ in range(3)
+        )
+        digest = statistics.median(_digest_seconds(ctx) for _ in range(3))
+        mh, md = statistics.median(hs), statistics.median(ds)
+        print(f"context: {args.files} files, {total / 1e6:.0f} MB (generated in {gen:.1f}s)")
+        print(f"first build: hwdock {first_h:.1f}s, docker build {first_d:.1f}s")
+        print(f"| second build, nothing changed | median of {args.runs} | min | max |")
+        print("| --- | --- | --- | --- |")
+        print(
+            f"| `hwdock build --plan` (skipped, context not sent) | {mh:.2f}s | {min(hs):.2f}s | "
+            f"{max(hs):.2f}s |"
+        )
+        print(
+            f"| `DOCKER_BUILDKIT=1 docker build` (all cached) | {md:.2f}s | {min(ds):.2f}s | "
+            f"{max(ds):.2f}s |"
+        )
+        print(f"| ratio | **{md / mh:.1f}x** | | |")
+        print(
+            f"hwdock start-up alone (`hwdock --version`): {startup:.2f}s; "
+            f"the context digest alone: {digest:.2f}s"
+        )
+    finally:
+        if not args.keep:
+            subprocess.run([DOCKER, "image", "rm", "-f", tag_h, tag_d], capture_output=True)
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

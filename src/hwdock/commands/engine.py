@@ -1,0 +1,545 @@
+"""`hwdock build`, `hwdock run`, `hwdock up`: carry a plan out on the real engine."""
+
+# ruff: noqa: B008  (typer declares options as call defaults)
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from hwdock.engine.engine import ContainerEngine
+    from hwdock.engine.runlog import Events, RunLog
+    from hwdock.plan.model import Plan, RunSpec
+
+MODEL_DIR = "/models"
+
+
+def _parse_kv(items: list[str] | None, what: str) -> dict[str, str]:
+    from hwdock.errors import UsageError
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise UsageError(f"{what} wants NAME=VALUE, got {item!r}")
+        out[k] = v
+    return out
+
+
+def load_plan(
+    plan_file: Path | None,
+    source: Path | None,
+    *,
+    engine: ContainerEngine | None,
+    opts: dict[str, Any],
+) -> tuple[Plan, Path]:
+    """The plan to carry out, and the directory its relative build contexts resolve from."""
+    from hwdock.errors import InputError, UsageError
+    from hwdock.plan.model import Plan
+
+    if plan_file is not None:
+        if source is not None:
+            raise UsageError("give SOURCE or --plan, not both")
+        try:
+            data = json.loads(plan_file.read_text())
+        except FileNotFoundError:
+            raise InputError("plan file not found", path=str(plan_file)) from None
+        except json.JSONDecodeError as err:
+            raise InputError(f"not JSON: {err.msg}", path=str(plan_file), line=err.lineno) from None
+        try:
+            plan = Plan.from_dict(data)
+        except (KeyError, TypeError) as err:
+            raise InputError(f"not a plan: {err}", path=str(plan_file)) from None
+        base = plan_file.resolve().parent
+        if plan.source and Path(plan.source).is_dir():
+            base = Path(plan.source).resolve()
+        return plan, base
+    from hwdock.plan import make_plan
+    from hwdock.plan.command import engine_lookups, load_host
+    from hwdock.plan.options import PlanOptions
+
+    src = (source or Path(".")).resolve()
+    if not src.is_dir():
+        raise InputError("not a folder", path=str(src), hint="give the source tree (build context)")
+    model = opts.get("model")
+    options = PlanOptions(
+        source=src,
+        dockerfile=opts.get("dockerfile"),
+        recipe=opts.get("recipe"),
+        platform=opts.get("platform"),
+        gpu=[g for item in opts.get("gpu") or [] for g in item.split(",") if g],
+        model=Path(model).resolve() if model else None,
+        customize=[c for item in opts.get("customize") or [] for c in item.split(",") if c],
+        build_args=dict(opts.get("build_args") or {}),
+        target=opts.get("target"),
+        tag=opts.get("tag"),
+        debug=bool(opts.get("debug")),
+        port=int(opts.get("port") or 8000),
+        base_dockerfile=opts.get("base_dockerfile"),
+    )
+    host = load_host(opts.get("host_report"), opts.get("from_capture"))
+    local_images, image_env = engine_lookups()
+    plan = make_plan(host, options, local_images=local_images, image_env=image_env)
+    return plan, src
+
+
+def refuse_incompatible(plan: Plan, force: bool) -> None:
+    """A plan whose verdicts say the image cannot work here is not built (unless --force)."""
+    from hwdock.errors import ExitCode, HwdockError
+
+    if force or not any(f.severity == "error" for f in plan.verdicts):
+        return  # nothing to refuse (and plan.make stays unimported on the fast path)
+    from hwdock.plan.make import is_incompatible
+
+    if is_incompatible(plan):
+        why = "; ".join(f.message for f in plan.verdicts if f.severity == "error")
+        raise HwdockError(
+            f"the plan says this image cannot work on this host: {why}",
+            hint="see `hwdock plan` for the reasons and fixes; --force builds anyway",
+            exit_code=ExitCode.INCOMPATIBLE,
+        )
+
+
+def apply_overrides(plan: Plan, build_args: dict[str, str], tag: str | None) -> None:
+    """--build-arg and --tag given with --plan change the plan's build steps."""
+    for step in plan.steps:
+        if step.action == "build":
+            step.build_args.update(build_args)
+    if tag and plan.steps:
+        old = plan.steps[-1].image
+        plan.steps[-1].image = tag
+        if plan.run and plan.run.image == old:
+            plan.run.image = tag
+
+
+def _events(json_out: bool, verbose: bool) -> Events:
+    from hwdock.engine.runlog import Events, json_lines_sink
+
+    if json_out:
+        return Events(json_lines_sink())
+    from hwdock.engine.ui import RichReporter
+
+    return Events(RichReporter(verbose=verbose))
+
+
+def _fail(events: Events, err: Exception) -> None:
+    from hwdock.errors import HwdockError
+
+    if isinstance(err, HwdockError):
+        events.emit("failed", exit_code=int(err.exit_code), message=err.message, hint=err.hint)
+
+
+def do_build(
+    plan: Plan,
+    base_dir: Path,
+    engine: ContainerEngine,
+    *,
+    events: Events,
+    runlog: RunLog,
+    network: str | None,
+    force: bool,
+    wait: bool,
+    no_cache: bool,
+) -> list[Any]:
+    from hwdock.engine.execute import BuildOptions, execute_plan
+
+    runlog.write_plan(plan.to_dict())
+    events.emit("run-folder", path=str(runlog.dir), log=str(runlog.build_log))
+    opts = BuildOptions(
+        base_dir=base_dir, network=network, force=force, wait=wait, no_cache=no_cache
+    )
+    return execute_plan(engine, plan, opts, events, runlog)
+
+
+def make_run_spec(
+    plan: Plan | None,
+    image: str | None,
+    *,
+    model: Path | None,
+    args: list[str],
+    name: str | None,
+    ports: list[str],
+    devices: list[str],
+    group_add: list[int],
+    gpus: str | None,
+    env_names: list[str],
+) -> RunSpec:
+    from hwdock.errors import InputError, UsageError
+    from hwdock.plan.model import Mount, RunSpec
+
+    if plan is not None and plan.run is not None:
+        spec = plan.run
+        if image:
+            spec.image = image
+    elif plan is not None and plan.final_image:
+        spec = RunSpec(image=image or plan.final_image)
+    elif image:
+        spec = RunSpec(image=image)
+        if os.environ.get("HF_TOKEN") is not None:
+            spec.env_passthrough.append("HF_TOKEN")
+    else:
+        raise UsageError("give an IMAGE, or --plan PLAN.json")
+    if name:
+        spec.name = name
+    for p in ports:
+        h, _, c = p.partition(":")
+        try:
+            spec.ports.append((int(h), int(c or h)))
+        except ValueError:
+            raise UsageError(f"--port wants HOST[:CONTAINER], got {p!r}") from None
+    spec.devices += [d for d in devices if d not in spec.devices]
+    spec.group_add += [g for g in group_add if g not in spec.group_add]
+    if gpus:
+        spec.gpus = gpus
+    for n in env_names:
+        if "=" in n:
+            raise UsageError(
+                "--env takes a NAME whose value hwdock passes on by name, not NAME=VALUE "
+                f"({n.split('=')[0]})"
+            )
+        if n not in spec.env_passthrough:
+            spec.env_passthrough.append(n)
+    if args:
+        spec.command = list(args)
+    if model is not None:
+        if not model.exists():
+            raise InputError("model path not found", path=str(model))
+        target = f"{MODEL_DIR}/{model.resolve().name}"
+        spec.mounts.append(Mount(str(model.resolve()), target, read_only=True))
+        cmd = list(spec.command)
+        if "--model" in cmd and cmd.index("--model") + 1 < len(cmd):
+            cmd[cmd.index("--model") + 1] = target
+        elif not args:
+            cmd += ["--model", target]
+        spec.command = cmd
+    return spec
+
+
+def do_run(
+    engine: ContainerEngine,
+    spec: RunSpec,
+    *,
+    shell: bool,
+    detach: bool,
+    dry_run: bool,
+    json_out: bool,
+    events: Events,
+) -> int:
+    from hwdock.errors import ExitCode, HwdockError
+
+    command = None
+    entrypoint = None
+    if shell:
+        entrypoint = "/bin/sh"
+        command = ["-c", "if command -v bash >/dev/null; then exec bash; else exec sh; fi"]
+    interactive = shell and sys.stdin.isatty()
+    argv = engine.run_argv(
+        spec, command, detach=detach, interactive=interactive, entrypoint=entrypoint
+    )
+    if dry_run:
+        if json_out:
+            events.emit("dry-run", commands=[argv])
+        else:
+            typer.echo(shlex.join(argv))
+        return 0
+    missing = [d.split(":")[0] for d in spec.devices if not os.path.exists(d.split(":")[0])]
+    for d in missing:
+        events.emit("warning", message=f"device {d} does not exist on this host")
+    events.emit("run-start", image=spec.image, argv=argv)
+    import subprocess
+
+    try:
+        # with --json, stdout carries only events: the container's output goes to stderr
+        proc = subprocess.run(
+            argv, env=engine.env(), check=False, stdout=sys.stderr if json_out else None
+        )
+    except FileNotFoundError as err:
+        raise HwdockError(
+            f"{engine.cli} disappeared", exit_code=ExitCode.ENGINE_UNAVAILABLE
+        ) from err
+    events.emit("run-done", image=spec.image, returncode=proc.returncode)
+    if proc.returncode != 0:
+        raise HwdockError(
+            f"the container ({spec.image}) exited with status {proc.returncode}",
+            hint="look at its output above; `hwdock run --shell` opens a shell in the image",
+            exit_code=ExitCode.RUN_FAILED,
+        )
+    return 0
+
+
+def _dry_run_build(
+    plan: Plan,
+    base: Path,
+    engine: ContainerEngine,
+    network: str | None,
+    no_cache: bool,
+    json_out: bool,
+    events: Events,
+) -> None:
+    from hwdock.engine.execute import BuildOptions, dry_run_script
+    from hwdock.engine.runlog import RunLog
+
+    run_dir = RunLog(create=False).dir
+    lines = dry_run_script(
+        engine, plan, BuildOptions(base_dir=base, network=network, no_cache=no_cache), run_dir
+    )
+    if json_out:
+        events.emit("dry-run", commands=[x for x in lines if not x.startswith("#")])
+    else:
+        for x in lines:
+            typer.echo(x)
+
+
+def register(app: typer.Typer) -> None:
+    plan_opt = typer.Option(None, "--plan", help="A plan (hwdock plan --json) to carry out.")
+    engine_opt = typer.Option(None, "--engine", help="docker, podman or a client's path.")
+    host_opt = typer.Option(None, "--host", help="Plan for this host report (SOURCE form).")
+    from_opt = typer.Option(None, "--from", help="Plan for a recorded host (SOURCE form).")
+
+    @app.command("build")
+    def build_cmd(
+        source: Path | None = typer.Argument(None, help="Source tree or Dockerfile's folder."),
+        plan_file: Path | None = plan_opt,
+        dockerfile: str | None = typer.Option(None, "--dockerfile", "-f"),
+        recipe: str | None = typer.Option(None, "--recipe"),
+        platform: str | None = typer.Option(None, "--platform"),
+        gpu: list[str] = typer.Option([], "--gpu"),
+        customize: list[str] = typer.Option([], "--customize"),
+        build_arg: list[str] = typer.Option([], "--build-arg", help="NAME=VALUE"),
+        target: str | None = typer.Option(None, "--target"),
+        tag: str | None = typer.Option(None, "--tag", "-t"),
+        debug: bool = typer.Option(False, "--debug"),
+        base_dockerfile: str | None = typer.Option(None, "--base-dockerfile"),
+        port: int = typer.Option(8000, "--port", help="Host port for the server."),
+        host_report: Path | None = host_opt,
+        from_capture: Path | None = from_opt,
+        engine: str | None = engine_opt,
+        network: str | None = typer.Option(
+            None, "--network", help="Network for RUN steps (host, none); default: the engine's."
+        ),
+        force: bool = typer.Option(False, "--force", help="Build even when up to date."),
+        no_cache: bool = typer.Option(False, "--no-cache"),
+        no_wait: bool = typer.Option(False, "--no-wait", help="Fail if the tag is locked."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the commands only."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Show build output."),
+        json_out: bool = typer.Option(False, "--json", help="Events as JSON lines."),
+    ) -> None:
+        """Pull or build the plan's images (BuildKit), skipping what is up to date."""
+        from hwdock.engine.detect import find_engine
+        from hwdock.engine.runlog import RunLog
+
+        events = _events(json_out, verbose)
+        try:
+            eng = find_engine(engine)
+            args = _parse_kv(build_arg, "--build-arg")
+            plan, base = load_plan(
+                plan_file,
+                source,
+                engine=eng,
+                opts=dict(
+                    dockerfile=dockerfile,
+                    recipe=recipe,
+                    platform=platform,
+                    gpu=gpu,
+                    customize=customize,
+                    build_args=args,
+                    target=target,
+                    tag=tag,
+                    debug=debug,
+                    base_dockerfile=base_dockerfile,
+                    port=port,
+                    host_report=host_report,
+                    from_capture=from_capture,
+                ),
+            )
+            if plan_file is not None:
+                apply_overrides(plan, args, tag)
+            refuse_incompatible(plan, force)
+            if dry_run:
+                _dry_run_build(plan, base, eng, network, no_cache, json_out, events)
+                return
+            runlog = RunLog()
+            try:
+                results = do_build(
+                    plan,
+                    base,
+                    eng,
+                    events=events,
+                    runlog=runlog,
+                    network=network,
+                    force=force,
+                    wait=not no_wait,
+                    no_cache=no_cache,
+                )
+            finally:
+                runlog.close()
+            events.emit("done", images=[r.image for r in results], log=str(runlog.build_log))
+        except Exception as err:
+            _fail(events, err)
+            raise
+
+    @app.command("run", context_settings={"allow_interspersed_args": True})
+    def run_cmd(
+        words: list[str] = typer.Argument(None, help="IMAGE, then `--` and the container's args."),
+        plan_file: Path | None = plan_opt,
+        model: Path | None = typer.Option(None, "--model", help="Model folder, mounted read-only."),
+        shell: bool = typer.Option(False, "--shell", help="A shell in the image instead."),
+        name: str | None = typer.Option(None, "--name"),
+        port: list[str] = typer.Option([], "--port", "-p", help="HOST[:CONTAINER]"),
+        device: list[str] = typer.Option([], "--device"),
+        group_add: list[int] = typer.Option([], "--group-add", help="Numeric gid."),
+        gpus: str | None = typer.Option(None, "--gpus"),
+        env: list[str] = typer.Option([], "--env", "-e", help="NAME passed on by name."),
+        detach: bool = typer.Option(False, "--detach", "-d"),
+        engine: str | None = engine_opt,
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the command only."),
+        json_out: bool = typer.Option(False, "--json", help="Events as JSON lines."),
+    ) -> None:
+        """Start the container: the plan's server by default, or a shell with --shell."""
+        from hwdock.engine.detect import find_engine
+
+        events = _events(json_out, False)
+        try:
+            eng = find_engine(engine)
+            words = list(words or [])
+            plan = None
+            image = None
+            if plan_file is not None:
+                plan, _ = load_plan(plan_file, None, engine=eng, opts={})
+            elif words:
+                image = words.pop(0)
+            spec = make_run_spec(
+                plan,
+                image,
+                model=model,
+                args=words,
+                name=name,
+                ports=port,
+                devices=device,
+                group_add=group_add,
+                gpus=gpus,
+                env_names=env,
+            )
+            do_run(
+                eng,
+                spec,
+                shell=shell,
+                detach=detach,
+                dry_run=dry_run,
+                json_out=json_out,
+                events=events,
+            )
+        except Exception as err:
+            _fail(events, err)
+            raise
+
+    @app.command("up", context_settings={"allow_interspersed_args": True})
+    def up_cmd(
+        words: list[str] = typer.Argument(None, help="SOURCE, then `--` and the container's args."),
+        plan_file: Path | None = plan_opt,
+        model: Path | None = typer.Option(None, "--model"),
+        build_arg: list[str] = typer.Option([], "--build-arg", help="NAME=VALUE"),
+        tag: str | None = typer.Option(None, "--tag", "-t"),
+        recipe: str | None = typer.Option(None, "--recipe"),
+        platform: str | None = typer.Option(None, "--platform"),
+        port: list[str] = typer.Option([], "--port", "-p"),
+        device: list[str] = typer.Option([], "--device"),
+        group_add: list[int] = typer.Option([], "--group-add"),
+        env: list[str] = typer.Option([], "--env", "-e"),
+        host_report: Path | None = host_opt,
+        from_capture: Path | None = from_opt,
+        engine: str | None = engine_opt,
+        network: str | None = typer.Option(None, "--network"),
+        force: bool = typer.Option(False, "--force"),
+        no_wait: bool = typer.Option(False, "--no-wait"),
+        detach: bool = typer.Option(False, "--detach", "-d"),
+        dry_run: bool = typer.Option(False, "--dry-run"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Build (or pull) what the plan needs, then run it."""
+        from hwdock.engine.detect import find_engine
+        from hwdock.engine.runlog import RunLog
+
+        events = _events(json_out, False)
+        try:
+            eng = find_engine(engine)
+            words = list(words or [])
+            source = None
+            if plan_file is None and words:
+                source = Path(words.pop(0))
+            args = _parse_kv(build_arg, "--build-arg")
+            plan, base = load_plan(
+                plan_file,
+                source,
+                engine=eng,
+                opts=dict(
+                    recipe=recipe,
+                    platform=platform,
+                    build_args=args,
+                    tag=tag,
+                    model=model,
+                    host_report=host_report,
+                    from_capture=from_capture,
+                ),
+            )
+            if plan_file is not None:
+                apply_overrides(plan, args, tag)
+            refuse_incompatible(plan, force)
+            spec = make_run_spec(
+                plan,
+                None,
+                model=model if plan_file is not None else None,  # the SOURCE plan mounts it
+                args=words,
+                name=None,
+                ports=port,
+                devices=device,
+                group_add=group_add,
+                gpus=None,
+                env_names=env,
+            )
+            if dry_run:
+                _dry_run_build(plan, base, eng, network, False, json_out, events)
+                do_run(
+                    eng,
+                    spec,
+                    shell=False,
+                    detach=detach,
+                    dry_run=True,
+                    json_out=json_out,
+                    events=events,
+                )
+                return
+            runlog = RunLog()
+            try:
+                do_build(
+                    plan,
+                    base,
+                    eng,
+                    events=events,
+                    runlog=runlog,
+                    network=network,
+                    force=force,
+                    wait=not no_wait,
+                    no_cache=False,
+                )
+            finally:
+                runlog.close()
+            do_run(
+                eng,
+                spec,
+                shell=False,
+                detach=detach,
+                dry_run=False,
+                json_out=json_out,
+                events=events,
+            )
+        except Exception as err:
+            _fail(events, err)
+            raise

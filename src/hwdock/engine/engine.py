@@ -1,0 +1,329 @@
+"""The container engine hwdock found: Docker (BuildKit) or Podman, behind one object.
+
+Only argv building and small synchronous calls live here; running a whole plan (hashing,
+locks, progress, logs, cancellation) is `engine/execute.py`. Every argv is returned as a
+list so `--dry-run` can print exactly what would run.
+
+Secrets: a build gets them only as BuildKit secrets (`--secret id=NAME,env=NAME`), a
+container only as `-e NAME` (the engine copies the value from hwdock's environment); no
+value is ever placed on a command line, in a label or in a log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from hwdock.engine.reference import fully_qualified, is_local_registry, parse_reference
+from hwdock.errors import ExitCode, HwdockError
+from hwdock.plan.model import ImageStep, RunSpec
+
+BuildMode = Literal["buildx", "buildkit", "legacy", "podman"]
+
+
+@dataclass
+class ContainerEngine:
+    name: Literal["docker", "podman"]
+    cli: str  # absolute path of the client
+    build_mode: BuildMode
+    version: str = ""
+    notes: list[str] = field(default_factory=list)  # how it was found, warnings
+
+    # ---- environment -------------------------------------------------------------------
+
+    def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ if base is None else base)
+        if self.build_mode == "buildkit":
+            env["DOCKER_BUILDKIT"] = "1"
+        elif self.build_mode == "legacy":
+            env["DOCKER_BUILDKIT"] = "0"
+        if self.name == "docker":
+            env.setdefault("BUILDKIT_PROGRESS", "plain")
+        return env
+
+    def build_env_prefix(self) -> list[str]:
+        """What `--dry-run` shows in front of the build command."""
+        if self.build_mode == "buildkit":
+            return ["DOCKER_BUILDKIT=1"]
+        if self.build_mode == "legacy":
+            return ["DOCKER_BUILDKIT=0"]
+        return []
+
+    @property
+    def has_buildkit(self) -> bool:
+        return self.build_mode in ("buildx", "buildkit", "podman")
+
+    def _call(
+        self, args: Sequence[str], *, timeout: float = 60, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        try:
+            out = subprocess.run(
+                [self.cli, *args], capture_output=True, text=True, timeout=timeout, env=self.env()
+            )
+        except FileNotFoundError as err:
+            raise HwdockError(
+                f"{self.cli} disappeared", exit_code=ExitCode.ENGINE_UNAVAILABLE
+            ) from err
+        except subprocess.TimeoutExpired as err:
+            raise HwdockError(
+                f"`{self.name} {' '.join(args[:2])}` did not answer within {timeout:.0f}s",
+                hint=f"check the {self.name} daemon ({self.name} info)",
+                exit_code=ExitCode.ENGINE_UNAVAILABLE,
+            ) from err
+        if check and out.returncode != 0:
+            raise HwdockError(
+                f"`{self.name} {' '.join(args)}` failed: {out.stderr.strip()[-500:]}",
+                exit_code=ExitCode.ENGINE_UNAVAILABLE
+                if "daemon" in out.stderr.lower()
+                else ExitCode.RUN_FAILED,
+            )
+        return out
+
+    # ---- images ------------------------------------------------------------------------
+
+    def normalise(self, ref: str) -> str:
+        """Podman wants fully qualified names; Docker takes them as written."""
+        return fully_qualified(ref) if self.name == "podman" else ref
+
+    def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        out = self._call(["image", "inspect", ref])
+        return self._inspect_result(out)
+
+    def _inspect_result(self, out: subprocess.CompletedProcess[str]) -> dict[str, Any] | None:
+        if out.returncode != 0:
+            err = out.stderr.lower()
+            if "cannot connect" in err or "daemon running" in err or "connection refused" in err:
+                raise HwdockError(
+                    f"the {self.name} daemon does not answer ({out.stderr.strip()[-200:]})",
+                    hint="start it (sudo systemctl start docker, or dockerd &) and check "
+                    f"`{self.name} info`",
+                    exit_code=ExitCode.ENGINE_UNAVAILABLE,
+                )
+            return None
+        try:
+            data = json.loads(out.stdout)
+        except json.JSONDecodeError:
+            return None
+        return data[0] if isinstance(data, list) and data else None
+
+    def image_inspect_start(self, ref: str) -> subprocess.Popen[str]:
+        """Start an inspect in the background (overlaps with hashing the context)."""
+        return subprocess.Popen(
+            [self.cli, "image", "inspect", ref],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=self.env(),
+        )
+
+    def image_inspect_finish(self, proc: subprocess.Popen[str]) -> dict[str, Any] | None:
+        out, err = proc.communicate(timeout=60)
+        return self._inspect_result(
+            subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        )
+
+    def image_exists(self, ref: str) -> bool:
+        return self.image_inspect(ref) is not None
+
+    def image_id(self, ref: str) -> str | None:
+        info = self.image_inspect(ref)
+        return str(info.get("Id")) if info else None
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        info = self.image_inspect(ref) or {}
+        cfg = info.get("Config") or {}
+        return dict(cfg.get("Labels") or {})
+
+    def _tls_args(self, ref: str) -> list[str]:
+        """Podman insists on TLS unless told; Docker allows http for 127.0.0.0/8 itself."""
+        if self.name != "podman":
+            return []
+        try:
+            domain = parse_reference(ref).domain
+        except HwdockError:
+            return []
+        return ["--tls-verify=false"] if is_local_registry(domain) else []
+
+    def pull_argv(self, ref: str, platform: str | None = None) -> list[str]:
+        argv = [self.cli, "pull", *self._tls_args(ref)]
+        if platform:
+            argv += ["--platform", platform]
+        return [*argv, self.normalise(ref)]
+
+    def pull(self, ref: str, platform: str | None = None, timeout: float = 3600) -> None:
+        out = self._call(self.pull_argv(ref, platform)[1:], timeout=timeout)
+        if out.returncode != 0:
+            raise HwdockError(
+                f"pulling {ref} failed: {out.stderr.strip()[-400:]}",
+                hint="check the image name and that the registry answers",
+                exit_code=ExitCode.REGISTRY,
+            )
+
+    def push(self, ref: str, timeout: float = 600) -> None:
+        out = self._call(["push", *self._tls_args(ref), ref], timeout=timeout)
+        if out.returncode != 0:
+            raise HwdockError(
+                f"pushing {ref} failed: {out.stderr.strip()[-400:]}", exit_code=ExitCode.REGISTRY
+            )
+
+    def tag_argv(self, source: str, target: str) -> list[str]:
+        return [self.cli, "tag", source, target]
+
+    def tag(self, source: str, target: str) -> None:
+        self._call(self.tag_argv(source, target)[1:], check=True)
+
+    def remove(self, ref: str, *, force: bool = True) -> bool:
+        args = ["image", "rm"] + (["--force"] if force else []) + [ref]
+        return self._call(args).returncode == 0
+
+    # ---- build -------------------------------------------------------------------------
+
+    def build_argv(
+        self,
+        step: ImageStep,
+        *,
+        context: str,
+        dockerfile: str | None,
+        iidfile: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        network: str | None = None,
+        tag: str | None = None,
+        no_cache: bool = False,
+    ) -> list[str]:
+        """The build command. Without `tag` the image stays untagged until hwdock tags it."""
+        if self.build_mode == "buildx":
+            argv = [self.cli, "buildx", "build", "--load", "--progress=plain"]
+        elif self.build_mode == "buildkit":
+            argv = [self.cli, "build", "--progress=plain"]
+        else:
+            argv = [self.cli, "build"]
+        if dockerfile:
+            argv += ["--file", dockerfile]
+        if step.target:
+            argv += ["--target", step.target]
+        if step.platform:
+            argv += ["--platform", step.platform]
+        if network:
+            argv += ["--network", network]
+        if no_cache:
+            argv += ["--no-cache"]
+        for k, v in step.build_args.items():
+            argv += ["--build-arg", f"{k}={v}"]
+        if self.has_buildkit:
+            for sid in step.secrets:
+                argv += ["--secret", f"id={sid},env={sid}"]
+        for k, v in (labels or {}).items():
+            argv += ["--label", f"{k}={v}"]
+        if iidfile:
+            argv += ["--iidfile", iidfile]
+        if tag:
+            argv += ["--tag", tag]
+        return [*argv, context]
+
+    # ---- run ---------------------------------------------------------------------------
+
+    def run_argv(
+        self,
+        spec: RunSpec,
+        command: list[str] | None = None,
+        *,
+        detach: bool = False,
+        interactive: bool = False,
+        entrypoint: str | None = None,
+        remove: bool = True,
+    ) -> list[str]:
+        argv = [self.cli, "run"]
+        if remove:
+            argv.append("--rm")
+        if detach:
+            argv.append("--detach")
+        if interactive:
+            argv += ["--interactive", "--tty"]
+        if spec.name:
+            argv += ["--name", spec.name]
+        for dev in spec.devices:
+            argv += ["--device", dev]
+        for gid in spec.group_add:
+            argv += ["--group-add", str(int(gid))]
+        cdi = list(spec.cdi_devices)
+        if spec.gpus:
+            if self.name == "podman":
+                cdi += _gpus_to_cdi(spec.gpus)
+            else:
+                argv += ["--gpus", spec.gpus]
+        for dev in cdi:
+            argv += ["--device", dev]
+        if spec.ipc:
+            argv += ["--ipc", spec.ipc]
+        if spec.shm_size and spec.ipc != "host":
+            argv += ["--shm-size", spec.shm_size]
+        for m in spec.mounts:
+            if m.kind == "tmpfs":
+                argv += ["--mount", f"type=tmpfs,target={m.target}"]
+                continue
+            opt = f"type={m.kind},source={m.source},target={m.target}"
+            if m.read_only:
+                opt += ",readonly"
+            argv += ["--mount", opt]
+        for k, v in spec.env.items():
+            argv += ["--env", f"{k}={v}"]
+        for name in spec.env_passthrough:
+            argv += ["--env", name]  # value comes from hwdock's environment, never argv
+        for host, cont in spec.ports:
+            argv += ["--publish", f"{int(host)}:{int(cont)}"]
+        for cap in spec.cap_add:
+            argv += ["--cap-add", cap]
+        for opt in spec.security_opt:
+            argv += ["--security-opt", opt]
+        if spec.privileged:
+            argv.append("--privileged")
+        if entrypoint:
+            argv += ["--entrypoint", entrypoint]
+        argv.append(self.normalise_run_image(spec.image))
+        argv += list(spec.command if command is None else command)
+        return argv
+
+    def normalise_run_image(self, ref: str) -> str:
+        if self.name != "podman":
+            return ref
+        return ref if self.image_exists(ref) else self.normalise(ref)
+
+    def run(
+        self,
+        spec: RunSpec,
+        command: list[str] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        argv = self.run_argv(spec, command)
+        try:
+            return subprocess.run(
+                argv, capture_output=True, text=True, timeout=timeout, env=self.env()
+            )
+        except subprocess.TimeoutExpired as err:
+            raise HwdockError(
+                f"the container did not finish within {timeout}s",
+                exit_code=ExitCode.RUN_FAILED,
+            ) from err
+
+    def build(self, step: ImageStep, **kwargs: Any) -> Any:
+        """Build one plan step (hashing, lock, progress, logs): see execute.build_step."""
+        from hwdock.engine.execute import build_step
+
+        return build_step(self, step, **kwargs)
+
+
+def _gpus_to_cdi(gpus: str) -> list[str]:
+    """docker's `--gpus` value to CDI names: "all" -> nvidia.com/gpu=all, "device=0,1" -> ..."""
+    value = gpus.strip()
+    if value in ("all", "") or value.isdigit():
+        return ["nvidia.com/gpu=all"]
+    if value.startswith("device="):
+        ids = value.split("=", 1)[1].strip('"').split(",")
+        return [f"nvidia.com/gpu={i.strip()}" for i in ids if i.strip()]
+    return ["nvidia.com/gpu=all"]

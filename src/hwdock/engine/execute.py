@@ -1,0 +1,520 @@
+"""Carry a plan's image steps out: pull, use a local image, or build — safely.
+
+Per build step: read the Dockerfile, refuse the legacy builder for BuildKit-only files,
+hash the plan (labels.py) over a fast context digest (context.py), take the tag's lock,
+skip when the image already carries the same hash (nothing is sent to the engine), else
+build with `--iidfile` and no tag, and tag only after success: Ctrl-C (the build's process
+group is stopped) or a failure never leaves a half-tagged image. Output goes to the run's
+build.log; a failure names the log, the failing build step and its last lines, with an exit
+code per kind of failure (failures.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hwdock.engine.context import context_digest
+from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
+from hwdock.engine.engine import ContainerEngine
+from hwdock.engine.failures import classify
+from hwdock.engine.features import needs_buildkit
+from hwdock.engine.labels import PLAN_HASH_LABEL, image_labels, plan_hash
+from hwdock.engine.progress import ProgressParser
+from hwdock.engine.registry import Registry
+from hwdock.engine.runlog import Events, RunLog, tag_lock
+from hwdock.errors import ExitCode, HwdockError, InputError
+from hwdock.plan.model import ImageStep, Plan
+
+
+@dataclass
+class BuildOptions:
+    base_dir: Path = field(default_factory=Path.cwd)  # where relative contexts resolve
+    network: str | None = None  # --network for builds; None: the engine's default
+    force: bool = False  # build even when up to date
+    wait: bool = True  # wait for another hwdock building the same tag (else LOCKED)
+    no_cache: bool = False
+    registry: Registry | None = None
+    interrupt_grace_s: float = 10.0
+
+
+@dataclass
+class StepResult:
+    step: str
+    image: str
+    result: str  # "built" | "up-to-date" | "present" | "pulled" | "local"
+    image_id: str | None = None
+    plan_hash: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class PreparedBuild:
+    step: ImageStep
+    context: Path
+    dockerfile: Path
+    dockerfile_text: str
+
+    def features(self) -> list[str]:
+        """BuildKit-only features of the Dockerfile (read only when the builder lacks them)."""
+        return needs_buildkit(
+            self.dockerfile_text,
+            path=str(self.dockerfile),
+            build_args=self.step.build_args,
+            target=self.step.target,
+        )
+
+
+def prepare(step: ImageStep, opts: BuildOptions, scratch: Path | None) -> PreparedBuild:
+    """Resolve context and Dockerfile of a build step (writes a generated one to `scratch`)."""
+    context = Path(step.context or ".")
+    if not context.is_absolute():
+        context = (opts.base_dir / context).resolve()
+    if not context.is_dir():
+        raise InputError(f"build context of step {step.id!r} is not a directory", path=str(context))
+    if step.generated_dockerfile is not None:
+        text = step.generated_dockerfile
+        folder = scratch or context
+        dockerfile = folder / f"Dockerfile.{step.id}"
+        if scratch is not None:
+            dockerfile.write_text(text)
+    else:
+        dockerfile = context / (step.dockerfile or "Dockerfile")
+        try:
+            text = dockerfile.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(
+                f"Dockerfile of step {step.id!r} not found", path=str(dockerfile)
+            ) from None
+    return PreparedBuild(step, context, dockerfile, text)
+
+
+def base_images(pb: PreparedBuild) -> list[str]:
+    """The images the Dockerfile's FROM lines name (after ARG expansion, --target pruning)."""
+    try:
+        from hwdock.dockerfile import analyze
+
+        graph = analyze(
+            pb.dockerfile_text, str(pb.dockerfile), dict(pb.step.build_args), pb.step.target
+        )
+    except Exception:  # a file the analyzer cannot read: the engine will say what is wrong
+        return []
+    return sorted({img.familiar for img in graph.images})
+
+
+def compute_plan_hash(
+    pb: PreparedBuild,
+    parents: dict[str, str],
+    bases: dict[str, str] | Callable[[], dict[str, str]] | None = None,
+) -> str:
+    """`bases`: image id (or "absent") of each FROM image, so a re-pulled base rebuilds; a
+    callable is asked after the context digest (inspects run meanwhile)."""
+    matcher = Matcher.from_context(pb.context)
+    try:
+        ignore_text = (pb.context / ".dockerignore").read_text(errors="replace")
+    except FileNotFoundError:
+        ignore_text = ""
+    own = pb.dockerfile.with_name(pb.dockerfile.name + ".dockerignore")
+    if own.is_file():  # a Dockerfile's own ignore file (newer BuildKit frontends)
+        own_text = own.read_text(errors="replace")
+        matcher = BothMatcher(matcher, Matcher(parse(own_text)))
+        ignore_text += "\0" + own_text
+    digest = context_digest(pb.context, matcher)
+    if callable(bases):
+        bases = bases()
+    return plan_hash(
+        dockerfile_text=pb.dockerfile_text,
+        build_args=pb.step.build_args,
+        target=pb.step.target,
+        platform=pb.step.platform,
+        context_digest=digest.digest,
+        dockerignore_text=ignore_text,
+        parents={**parents, **{f"from:{k}": v for k, v in (bases or {}).items()}},
+    )
+
+
+def check_builder(engine: ContainerEngine, pb: PreparedBuild, events: Events) -> None:
+    if engine.has_buildkit:
+        return
+    needs = sorted(set(pb.features()) | ({"plan says so"} if pb.step.needs_buildkit else set()))
+    if needs or pb.step.secrets:
+        what = ", ".join(needs) or "build secrets"
+        raise HwdockError(
+            f"{pb.dockerfile} needs BuildKit ({what}) but {engine.cli} has neither buildx nor "
+            "BuildKit built in",
+            hint="install the buildx plugin (apt-get install docker-buildx, or docker-buildx-plugin"
+            " from Docker's repository), or use a client with BuildKit built in, e.g. "
+            "--engine /usr/bin/docker, or --engine podman",
+            exit_code=ExitCode.ENGINE_UNAVAILABLE,
+        )
+    events.emit(
+        "warning",
+        step=pb.step.id,
+        message=f"{engine.cli} has no BuildKit: using the deprecated legacy builder "
+        "(install buildx to silence this)",
+    )
+
+
+def _parents(
+    plan_steps: dict[str, ImageStep], step: ImageStep, ids: dict[str, str]
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for dep in step.depends_on:
+        if dep in ids:
+            out[dep] = ids[dep]
+    # an app step whose BASE_IMAGE names another step's image depends on it too
+    for sid, other in plan_steps.items():
+        if sid != step.id and other.image in step.build_args.values() and sid in ids:
+            out[sid] = ids[sid]
+    return out
+
+
+def execute_plan(
+    engine: ContainerEngine,
+    plan: Plan,
+    opts: BuildOptions,
+    events: Events,
+    runlog: RunLog,
+) -> list[StepResult]:
+    results: list[StepResult] = []
+    ids: dict[str, str] = {}
+    by_id = {s.id: s for s in plan.steps}
+    total = len(plan.steps)
+    for n, step in enumerate(plan.steps, 1):
+        events.emit(
+            "step-start", step=step.id, action=step.action, image=step.image, index=n, total=total
+        )
+        if step.action == "pull":
+            res = pull_step(engine, step, opts, events)
+        elif step.action == "use-local":
+            iid = engine.image_id(step.image)
+            if iid is None:
+                raise HwdockError(
+                    f"step {step.id!r} uses the local image {step.image}, which is not there",
+                    hint=f"build or pull it first ({engine.name} image ls)",
+                    exit_code=ExitCode.INPUT,
+                )
+            res = StepResult(step.id, step.image, "local", iid)
+        else:
+            res = build_step(
+                engine,
+                step,
+                opts=opts,
+                events=events,
+                runlog=runlog,
+                parents=_parents(by_id, step, ids),
+            )
+        if res.image_id:
+            ids[step.id] = res.image_id
+        results.append(res)
+        if res.result in ("up-to-date", "present"):
+            events.emit("skipped", step=step.id, image=step.image, reason=res.result)
+        events.emit(
+            "step-done",
+            step=step.id,
+            image=step.image,
+            result=res.result,
+            image_id=res.image_id,
+            seconds=round(res.seconds, 3),
+        )
+    return results
+
+
+_ARCH = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+
+def host_platform() -> str:
+    """This machine as an OCI platform ("linux/amd64"), for pulls whose step names none."""
+    import platform as _platform
+
+    m = _platform.machine().lower()
+    return f"linux/{_ARCH.get(m, m)}"
+
+
+def pull_step(
+    engine: ContainerEngine, step: ImageStep, opts: BuildOptions, events: Events
+) -> StepResult:
+    t0 = time.monotonic()
+    if step.skip_if_present and engine.image_exists(step.image):
+        return StepResult(step.id, step.image, "present", engine.image_id(step.image))
+    reg = opts.registry or Registry()
+    info = reg.manifest(step.image)
+    events.emit(
+        "registry",
+        step=step.id,
+        image=step.image,
+        status=info.status,
+        digest=info.digest,
+        platforms=info.platforms,
+        detail=info.detail,
+    )
+    if info.status == "unreachable":
+        if engine.image_exists(step.image):
+            events.emit(
+                "warning",
+                step=step.id,
+                message=f"registry unreachable ({info.detail}); using the local {step.image}",
+            )
+            return StepResult(step.id, step.image, "present", engine.image_id(step.image))
+        raise HwdockError(
+            f"cannot pull {step.image}: the registry does not answer ({info.detail})",
+            hint="check the network or a proxy, or plan a build instead of a pull",
+            exit_code=ExitCode.REGISTRY,
+        )
+    if info.status == "not-found":
+        raise HwdockError(
+            f"{step.image} is not in its registry ({info.detail})",
+            hint="check the image name and tag, or plan a build instead",
+            exit_code=ExitCode.REGISTRY,
+        )
+    if info.status == "denied":
+        raise HwdockError(
+            f"the registry refused to show {step.image} ({info.detail})",
+            hint=f"log in first ({engine.name} login <registry>) or check the name",
+            exit_code=ExitCode.REGISTRY,
+        )
+    want = step.platform or host_platform()
+    if not info.has_platform(want):
+        raise HwdockError(
+            f"{step.image} has no {want} image (it has {', '.join(info.platforms)})",
+            hint="choose another tag, or plan a build for this platform",
+            exit_code=ExitCode.INCOMPATIBLE,
+        )
+    engine.pull(step.image, step.platform)
+    return StepResult(
+        step.id, step.image, "pulled", engine.image_id(step.image), seconds=time.monotonic() - t0
+    )
+
+
+def build_step(
+    engine: ContainerEngine,
+    step: ImageStep,
+    *,
+    opts: BuildOptions,
+    events: Events,
+    runlog: RunLog,
+    parents: dict[str, str] | None = None,
+) -> StepResult:
+    t0 = time.monotonic()
+    if step.skip_if_present and engine.image_exists(step.image):
+        return StepResult(step.id, step.image, "present", engine.image_id(step.image))
+    pb = prepare(step, opts, runlog.dir)
+    check_builder(engine, pb, events)
+    missing = [s for s in step.secrets if s not in os.environ]
+    if missing:
+        events.emit(
+            "warning",
+            step=step.id,
+            message=f"build secret(s) {', '.join(missing)} not set in the environment",
+        )
+    with tag_lock(
+        step.image,
+        wait=opts.wait,
+        on_wait=lambda: events.emit(
+            "waiting", step=step.id, image=step.image, message="another hwdock builds this tag"
+        ),
+    ):
+        # inspects run in the background while the context digest is computed
+        pending = None if opts.force else engine.image_inspect_start(step.image)
+        base_pending = {ref: engine.image_inspect_start(ref) for ref in base_images(pb)}
+        h = compute_plan_hash(
+            pb,
+            parents or {},
+            lambda: {
+                ref: str((engine.image_inspect_finish(p) or {}).get("Id") or "absent")
+                for ref, p in base_pending.items()
+            },
+        )
+        if pending is not None:
+            have = engine.image_inspect_finish(pending)
+            labels = ((have or {}).get("Config") or {}).get("Labels") or {}
+            if have and labels.get(PLAN_HASH_LABEL) == h:
+                return StepResult(
+                    step.id,
+                    step.image,
+                    "up-to-date",
+                    str(have.get("Id")),
+                    h,
+                    time.monotonic() - t0,
+                )
+        iidfile = runlog.dir / f"{step.id}.iid"
+        labels = image_labels(plan_hash_value=h, title=step.image, source=None, extra=step.labels)
+        argv = engine.build_argv(
+            step,
+            context=str(pb.context),
+            dockerfile=str(pb.dockerfile),
+            iidfile=str(iidfile),
+            labels=labels,
+            network=opts.network,
+            no_cache=opts.no_cache,
+        )
+        image_id = _run_build(engine, step, argv, iidfile, opts, events, runlog)
+        engine.tag(image_id, step.image)
+    return StepResult(step.id, step.image, "built", image_id, h, time.monotonic() - t0)
+
+
+def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _term_as_interrupt() -> Any:
+    """While a build runs, SIGTERM cleans up like Ctrl-C (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _run_build(
+    engine: ContainerEngine,
+    step: ImageStep,
+    argv: list[str],
+    iidfile: Path,
+    opts: BuildOptions,
+    events: Events,
+    runlog: RunLog,
+) -> str:
+    log = runlog.log()
+    log.write(f"### step {step.id}: {shlex.join(engine.build_env_prefix() + argv)}\n")
+    log.flush()
+    parser = ProgressParser()
+    tail: deque[str] = deque(maxlen=60)
+    old_term = _term_as_interrupt()
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        bufsize=1,
+        env=engine.env(),
+        start_new_session=True,  # Ctrl-C reaches hwdock only; hwdock stops the whole group
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            tail.append(line.rstrip("\n"))
+            for ev in parser.feed(line):
+                if ev.kind == "vertex-start" and ev.vertex is not None:
+                    v = ev.vertex
+                    events.emit(
+                        "build-step",
+                        step=step.id,
+                        vertex=v.id,
+                        name=v.name,
+                        index=v.index,
+                        total=v.total,
+                    )
+                elif ev.kind == "output":
+                    events.emit("log", step=step.id, line=ev.text)
+        rc = proc.wait()
+    except KeyboardInterrupt:
+        _stop_group(proc, opts.interrupt_grace_s)
+        log.write("### interrupted by the user; build stopped, nothing tagged\n")
+        log.flush()
+        raise HwdockError(
+            f"build of {step.image} interrupted; the build was stopped and nothing was tagged "
+            f"(log: {runlog.build_log})",
+            exit_code=ExitCode.INTERRUPTED,
+        ) from None
+    finally:
+        log.flush()
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+    if rc != 0:
+        failing = parser.failing_step()
+        lines = list(failing.tail)[-15:] if failing and failing.tail else list(tail)[-15:]
+        code, hint = classify(rc, list(tail))
+        where = f" at {failing.name}" if failing else ""
+        msg = (
+            f"build of {step.image} (step {step.id!r}){where} failed (exit {rc}); "
+            f"full log: {runlog.build_log}\n  last lines:\n" + "\n".join(f"    {x}" for x in lines)
+        )
+        events.emit(
+            "error", step=step.id, exit_code=int(code), message=msg, log=str(runlog.build_log)
+        )
+        raise HwdockError(msg, hint=hint, exit_code=code)
+    try:
+        image_id = iidfile.read_text().strip()
+    except FileNotFoundError:
+        image_id = ""
+    if not image_id:
+        raise HwdockError(
+            f"the engine reported success for {step.image} but wrote no image id "
+            f"(log: {runlog.build_log})",
+            exit_code=ExitCode.BUILD_FAILED,
+        )
+    return image_id
+
+
+def dry_run_script(
+    engine: ContainerEngine, plan: Plan, opts: BuildOptions, run_dir: Path
+) -> list[str]:
+    """The exact shell commands a build would run, one per line (comments say why)."""
+    out: list[str] = [f"mkdir -p {shlex.quote(str(run_dir))}"]
+    for step in plan.steps:
+        out.append(f"# step {step.id}: {step.action} {step.image} — {step.reason}")
+        if step.action == "pull":
+            if step.skip_if_present:
+                out.append(f"# skipped when {step.image} is present locally")
+            out.append(shlex.join(engine.pull_argv(step.image, step.platform)))
+        elif step.action == "use-local":
+            out.append(f"# uses the local image {step.image}")
+        else:
+            if step.skip_if_present:
+                out.append(f"# skipped when {step.image} is present locally")
+            pb = prepare(step, opts, None)
+            if step.generated_dockerfile is not None:
+                pb.dockerfile = run_dir / f"Dockerfile.{step.id}"
+                out.append(f"# hwdock writes its generated Dockerfile to {pb.dockerfile}")
+            h = compute_plan_hash(pb, {})
+            iid = run_dir / f"{step.id}.iid"
+            labels = image_labels(
+                plan_hash_value=h, title=step.image, source=None, extra=step.labels
+            )
+            argv = engine.build_argv(
+                step,
+                context=str(pb.context),
+                dockerfile=str(pb.dockerfile),
+                iidfile=str(iid),
+                labels=labels,
+                network=opts.network,
+                no_cache=opts.no_cache,
+            )
+            out.append(shlex.join(engine.build_env_prefix() + argv))
+            out.append(
+                f'{shlex.quote(engine.cli)} tag "$(cat {shlex.quote(str(iid))})" '
+                f"{shlex.quote(step.image)}"
+            )
+    return out
