@@ -175,17 +175,20 @@ def _check_buildkit(ctx: _Context) -> list[Check]:
         return [Check("buildkit", title, "skip", "the plan builds nothing")]
     if e.name == "podman":
         return [Check("buildkit", title, "ok", "podman builds with Buildah (no BuildKit needed)")]
+    from hwdock.docker_clients import NO_BUILDKIT_FIX
+
     evidence = [
-        f"{e.client_path or 'docker'} client {e.client_version}",
+        f"{e.client_path or 'docker'} client {e.client_version}, daemon {e.server_version}",
         f"buildx {e.buildx_version}" if e.buildx_version else "buildx: not found",
     ]
     if e.buildkit_usable:
-        return [Check("buildkit", title, "ok", "BuildKit is usable", evidence=evidence)]
-    fix = (
-        "install the buildx plugin (docker-buildx-plugin / docker-buildx), or point hwdock "
-        "at a docker client with BuildKit built in (clients before 23.0, e.g. Debian's "
-        "/usr/bin/docker 20.10): HWDOCK_ENGINE=/usr/bin/docker"
-    )
+        how = (
+            "through buildx"
+            if e.buildx_version
+            else "built into the client (DOCKER_BUILDKIT=1; client before 23.0)"
+        )
+        return [Check("buildkit", title, "ok", f"BuildKit is usable, {how}", evidence=evidence)]
+    fix = NO_BUILDKIT_FIX
     needing = [s.id for s in builds if s.needs_buildkit]
     if needing:
         return [
