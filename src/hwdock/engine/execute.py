@@ -26,7 +26,7 @@ from typing import Any
 from hwdock.engine.context import context_digest
 from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
 from hwdock.engine.engine import ContainerEngine
-from hwdock.engine.failures import classify
+from hwdock.engine.failures import classify, explain
 from hwdock.engine.features import needs_buildkit
 from hwdock.engine.labels import PLAN_HASH_LABEL, image_labels, plan_hash
 from hwdock.engine.progress import ProgressParser
@@ -461,6 +461,12 @@ def _run_build(
             f"build of {step.image} (step {step.id!r}){where} failed (exit {rc}); "
             f"full log: {runlog.build_log}\n  last lines:\n" + "\n".join(f"    {x}" for x in lines)
         )
+        try:
+            known = explain(runlog.build_log.read_text(errors="replace"), str(runlog.build_log))
+        except OSError:
+            known = explain("\n".join(tail))
+        if known:
+            msg += "\n" + known
         events.emit(
             "error", step=step.id, exit_code=int(code), message=msg, log=str(runlog.build_log)
         )
