@@ -494,18 +494,13 @@ def cuda_driver_floor(cuda: str) -> tuple[str, str] | None:
     if want is None:
         return None
     best: tuple[tuple[int, ...], str, str] | None = None
-    for table in doc.values():
-        rows = table if isinstance(table, list) else []
-        for row in rows:
-            if not isinstance(row, dict):
-                continue
-            ver = row.get("cuda") or row.get("version")
-            drv = row.get("min_driver") or row.get("driver") or row.get("linux_min_driver")
-            vt = _version_tuple(str(ver)) if ver is not None else None
-            if vt is None or drv is None:
-                continue
-            if vt[:2] <= want[:2] and (best is None or vt > best[0]):
-                best = (vt, str(drv), str(row.get("source", "cuda.toml")))
+    for row in doc.get("toolkit", []):  # the one CUDA -> minimum driver table
+        ver, drv = row.get("version"), row.get("min_driver")
+        vt = _version_tuple(str(ver)) if ver is not None else None
+        if vt is None or drv is None:
+            continue
+        if vt[:2] <= want[:2] and (best is None or vt > best[0]):
+            best = (vt, str(drv), str(row.get("source", "cuda.toml")))
     return (best[1], best[2]) if best else None
 
 
