@@ -136,7 +136,7 @@ def _hostile_plan(value: str) -> Plan:
         dockerfile=f"docker/{value}",
         context=f"ctx {value}",
         build_args={"ARG1": value, "EMPTY": ""},
-        labels={"org.hwdock.note": value},
+        labels={"dev.hwdock.note": value},
         secrets=["HF_TOKEN"],
     )
     run = RunSpec(
