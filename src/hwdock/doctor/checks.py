@@ -595,16 +595,23 @@ def _check_driver(ctx: _Context) -> list[Check]:
                 )
             )
         else:
-            checks.append(
-                Check(
-                    "driver",
-                    title,
-                    "skip",
-                    "amdgpu is loaded; hwdock has no amdgpu-to-ROCm compatibility table to "
-                    "check the versions against",
-                    ev,
-                )
+            from hwdock.plan.amdgpu import image_rocm_from_verdicts, rocm_driver_compat
+
+            if not found and ctx.plan:  # the ROCm of the image the plan runs, as it found it
+                for v in ctx.plan.verdicts:
+                    planned = image_rocm_from_verdicts(v.evidence)
+                    if v.code.startswith("rocm-driver") and planned:
+                        found = ("plan", planned)
+                        ev += [e for e in v.evidence if e.startswith("image ROCm")]
+                        break
+            got = rocm_driver_compat(driver.version if driver else None, found and found[1])
+            ev += got.sources
+            # outside AMD's supported window: warn (as the plan does; such pairs often run);
+            # unknown (in-kernel amdgpu, a driver not in the table): skip, saying why
+            status = {"ok": "ok", "driver-too-old": "warn", "driver-too-new": "warn"}.get(
+                got.verdict, "skip"
             )
+            checks.append(Check("driver", title, status, got.message, ev, got.fix))
     return checks
 
 
