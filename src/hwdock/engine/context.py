@@ -16,10 +16,13 @@ build it avoids. The Dockerfile itself and `.dockerignore` are hashed by content
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hwdock.engine.dockerignore import Matcher
 
@@ -42,64 +45,86 @@ def context_digest(context: Path, matcher: Matcher | None = None) -> ContextDige
     path names on 50,000 files. Entries are taken in the order the directory lists them (no
     sorting): that order is stable while a directory is unchanged, and when it changes the
     answer can only be "changed" — a needless rebuild, never a missed one.
+
+    Each directory's rows go into the hash as they are read (`marshal` format 2, which has
+    no back-references, so equal rows always give equal bytes; about 5x cheaper than `repr`
+    of the whole list). The `.dockerignore` test is one precompiled regular expression
+    called directly when the file has no `!` exceptions (see Matcher).
     """
     root = Path(context)
     matcher = matcher if matcher is not None else Matcher.from_context(root)
-    rows: list[tuple[str, str, int, int, int, str]] = []
+    h = hashlib.sha256(b"hwdock-context-v2\0")
     counts = [0, 0]  # files, bytes
     fd = os.open(root, _DIR_FLAGS)
     try:
-        _walk(fd, "", matcher, rows, counts)
+        _walk(fd, "", _excluder(matcher), matcher, h, counts)
     finally:
         os.close(fd)
-    h = hashlib.sha256(repr(rows).encode("utf-8", "surrogateescape"))
     return ContextDigest("sha256:" + h.hexdigest(), counts[0], counts[1])
+
+
+def _excluder(matcher: Matcher) -> Callable[[str], object] | None:
+    """The fastest test of "left out" for this matcher: a bound regex match where possible."""
+    if not matcher.patterns:
+        return None
+    fast = matcher.combined_regex()
+    return fast.match if fast is not None else matcher.excluded_in_walk
+
+
+_DIR = stat.S_IFDIR
+_LNK = stat.S_IFLNK
+_FMT = 0o170000
 
 
 def _walk(
     fd: int,
-    rel_dir: str,
+    rel: str,  # "" or "dir/sub/" (with the trailing slash)
+    excluded: Callable[[str], object] | None,
     matcher: Matcher,
-    rows: list[tuple[str, str, int, int, int, str]],
+    h: Any,
     counts: list[int],
 ) -> None:
-    filtering = bool(matcher.patterns)
+    rows: list[object] = [rel]
     append = rows.append
-    s_isdir, s_islnk = stat.S_ISDIR, stat.S_ISLNK
-    subdirs: list[tuple[str, str]] = []
+    subdirs: list[str] = []
+    files = size = 0
     with os.scandir(fd) as it:
         for e in it:
             name = e.name
-            rel = f"{rel_dir}/{name}" if rel_dir else name
             try:
                 st = e.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
             mode = st.st_mode
-            if filtering and matcher.excluded_in_walk(rel):
-                if s_isdir(mode) and matcher.may_include_below(rel):
-                    subdirs.append((name, rel))
+            kind = mode & _FMT
+            if excluded is not None and excluded(rel + name):
+                if kind == _DIR and matcher.may_include_below(rel + name):
+                    subdirs.append(name)  # walked for what an exception re-includes
                 continue
-            if s_isdir(mode):
-                append((rel_dir, name, mode, 0, 0, ""))
-                subdirs.append((name, rel))
+            if kind == _DIR:
+                append((name, mode))
+                subdirs.append(name)
                 continue
-            link = ""
-            if s_islnk(mode):
+            files += 1
+            size += st.st_size
+            if kind == _LNK:
                 try:
                     link = os.readlink(name, dir_fd=fd)
                 except OSError:
                     link = "?"
-            counts[0] += 1
-            counts[1] += st.st_size
-            append((rel_dir, name, mode, st.st_size, st.st_mtime_ns, link))
-    for name, rel in subdirs:
+                append((name, mode, st.st_size, st.st_mtime_ns, link))
+            else:
+                append((name, mode, st.st_size, st.st_mtime_ns))
+    counts[0] += files
+    counts[1] += size
+    h.update(marshal.dumps(rows, 2))
+    for name in subdirs:
         try:
             sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
         except OSError:
-            append((rel, "?unreadable", 0, 0, 0, ""))
+            h.update(marshal.dumps([rel + name, "?unreadable"], 2))
             continue
         try:
-            _walk(sub, rel, matcher, rows, counts)
+            _walk(sub, f"{rel}{name}/", excluded, matcher, h, counts)
         finally:
             os.close(sub)

@@ -26,6 +26,14 @@ BuildMode = Literal["buildx", "buildkit", "legacy", "podman"]
 
 
 @dataclass
+class PendingInspect:
+    """An image inspect under way: a client process, or the Engine API's answer already."""
+
+    proc: subprocess.Popen[str] | None
+    result: dict[str, Any] | None = None
+
+
+@dataclass
 class ContainerEngine:
     name: Literal["docker", "podman"]
     cli: str  # absolute path of the client
@@ -90,8 +98,31 @@ class ContainerEngine:
         return fully_qualified(ref) if self.name == "podman" else ref
 
     def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        api = self._api()
+        if api is not None:
+            from hwdock.engine.api import ApiUnavailable
+
+            try:
+                return api.image_inspect(ref)
+            except ApiUnavailable:
+                self._api_off = True  # ask the client from now on (it names the problem)
         out = self._call(["image", "inspect", ref])
         return self._inspect_result(out)
+
+    def _api(self) -> Any:
+        """The Engine API on the daemon's local socket (Docker only), or None: the client."""
+        if self.name != "docker" or getattr(self, "_api_off", False):
+            return None
+        api = getattr(self, "_api_obj", None)
+        if api is None:
+            from hwdock.engine.api import EngineAPI, docker_socket
+
+            path = docker_socket()
+            if path is None:
+                self._api_off = True
+                return None
+            api = self._api_obj = EngineAPI(path)
+        return api
 
     def _inspect_result(self, out: subprocess.CompletedProcess[str]) -> dict[str, Any] | None:
         if out.returncode != 0:
@@ -110,9 +141,12 @@ class ContainerEngine:
             return None
         return data[0] if isinstance(data, list) and data else None
 
-    def image_inspect_start(self, ref: str) -> subprocess.Popen[str]:
-        """Start an inspect in the background (overlaps with hashing the context)."""
-        return subprocess.Popen(
+    def image_inspect_start(self, ref: str) -> PendingInspect:
+        """Start an inspect; a client process runs in the background (overlapping the context
+        digest), while the Engine API answers at once (about a millisecond)."""
+        if self._api() is not None:
+            return PendingInspect(None, self.image_inspect(ref))
+        proc = subprocess.Popen(
             [self.cli, "image", "inspect", ref],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -120,8 +154,12 @@ class ContainerEngine:
             text=True,
             env=self.env(),
         )
+        return PendingInspect(proc, None)
 
-    def image_inspect_finish(self, proc: subprocess.Popen[str]) -> dict[str, Any] | None:
+    def image_inspect_finish(self, pending: PendingInspect) -> dict[str, Any] | None:
+        proc = pending.proc
+        if proc is None:
+            return pending.result
         out, err = proc.communicate(timeout=60)
         return self._inspect_result(
             subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
