@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hwdock.engine.argv import build_argv, inspect_argv, run_argv
 from hwdock.errors import InputError
-from hwdock.export.argv import build_argv, inspect_argv, run_argv
 from hwdock.export.script import render_script
 from hwdock.plan.model import ImageStep, Mount, Plan, RunSpec
 from tests.support.export_plans import cuda_plan, rocm_plan
