@@ -24,3 +24,25 @@ def test_unknown_command_is_a_usage_error_without_traceback() -> None:
     out = run_cli("no-such-command")
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    from hwdock import cli
+
+    assert cli._modules_for(["plan", "--json"]) == ["hwdock.commands.plan"]
+    assert cli._modules_for(["--help"]) == list(cli.COMMAND_MODULES)
+    assert cli._modules_for(["export", "k8s"]) == ["hwdock.commands.export"]
+
+
+def test_every_listed_command_is_registered_by_its_module() -> None:
+    import typer
+
+    from hwdock import cli
+
+    for module, commands in cli.COMMAND_MODULES.items():
+        app = typer.Typer()
+        __import__(module, fromlist=["register"]).register(app)
+        names = {c.name for c in app.registered_commands} | {
+            g.name for g in app.registered_groups
+        }
+        assert names == set(commands), module

@@ -202,3 +202,25 @@ def test_engine_and_analyze_agree_on_an_undefined_from_arg(engine_build) -> None
     assert config is None and out.returncode != 0
     codes = {f.code for f in graph.findings}
     assert {"UndefinedArgInFrom", "EmptyBaseImage"} <= codes
+
+
+def test_onbuild_triggers_of_a_parent_stage(engine_build) -> None:
+    # (an ONBUILD COPY --from=<stage> is not checked here: Docker 20.10's BuildKit does not
+    # build the stage such a trigger names; current BuildKit does, and analyze() follows it)
+    text = """\
+FROM @BASE@ AS parent
+ARG WHO=parent-arg
+ONBUILD ENV FROM_TRIGGER=yes
+ONBUILD RUN touch /from-trigger
+ONBUILD LABEL who=$WHO
+FROM @BASE@ AS broken
+RUN false
+FROM parent
+RUN test -f /from-trigger
+"""
+    out, config, graph = engine_build(text)
+    assert config is not None, out.stderr
+    _assert_same(config, graph)
+    assert graph.target_stage.config_env == {"FROM_TRIGGER": "yes"}
+    assert graph.target_stage.labels == {"who": "parent-arg"}
+    assert [s.used for s in graph.stages] == [True, False, True]

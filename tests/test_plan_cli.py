@@ -153,7 +153,7 @@ def test_unknown_customize(host_file):
 def test_plan_command_registered_lazily():
     # cli.py imports only typer; the plan modules load when the command runs
     code = (
-        "import sys, hwdock.cli as c; c._register_all(); "
+        "import sys, hwdock.cli as c; c._register([]); "
         "print('hwdock.plan.make' in sys.modules, 'rich' in sys.modules)"
     )
     proc = subprocess.run(

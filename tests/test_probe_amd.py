@@ -238,3 +238,14 @@ def test_kfd_missing_warns(tmp_path: Path) -> None:
     r = h.report()
     assert "kfd-missing" in codes(r)
     assert r.accelerators[0].gfx_target == "gfx1100"  # from the table by device id
+
+
+def test_recorded_access_wins_over_mode_bits(tmp_path: Path) -> None:
+    """A seat ACL (systemd-logind) grants a desktop user the render node without the group."""
+    h = mi300x_host(tmp_path, 1)
+    h.devices[1]["mode"] = "0660"  # /dev/dri/renderD128, group render, user not in it
+    h.devices[1]["access"] = {"read": True, "write": True}
+    r = h.report()
+    assert "render-node-not-writable" not in [f.code for f in r.findings]
+    node = next(x for x in r.device_access if x.path == "/dev/dri/renderD128")
+    assert node.readable and node.writable

@@ -80,3 +80,24 @@ def test_live_probe_of_this_machine() -> None:
     assert doc["kernel"] == os.uname().release
     assert "probe-collector-failed" not in {f["code"] for f in doc["findings"]}
     assert "probe-read-failed" not in {f["code"] for f in doc["findings"]}
+
+
+def test_fast_path_matches_typer(tmp_path: Path) -> None:
+    from hwdock.commands.probe import fast_path
+
+    cap = str(mi300x_host(tmp_path, 2).write())
+    quick = hwdock("probe", "--json", f"--from={cap}")
+    typed = hwdock("probe", "--json", "--from", cap, "--timeout", "5")  # typer parses this one
+    assert quick.returncode == typed.returncode == 0
+    assert json.loads(quick.stdout) == json.loads(typed.stdout)
+    for args in (
+        ["--from", cap],
+        ["--json", "--from"],
+        ["--json", "--bogus"],
+        ["--json", "--json"],
+        ["--help"],
+        ["--json", "--from", "--json"],
+    ):
+        assert fast_path(args) is None, args
+    bad = hwdock("probe", "--json", "--bogus")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

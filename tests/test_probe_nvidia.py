@@ -194,3 +194,11 @@ def test_wsl_gpu_from_nvidia_smi(tmp_path: Path) -> None:
     (a,) = r.accelerators
     assert a.pci_address == "0000:01:00.0" and a.compute_capability == "8.9"
     assert r.drivers[0].version == "551.61" and r.drivers[0].source == "nvidia-smi"
+
+
+def test_mig_uuids_are_not_guessed(tmp_path: Path) -> None:
+    h = h100_host(tmp_path, 2)
+    h.meta["env"] = {"CUDA_VISIBLE_DEVICES": "MIG-5c89852c-d268-c3f3-1b07-005d5ae1dc3f"}
+    r = h.report()
+    assert [a.visible for a in r.accelerators] == [True, True]
+    assert "devices-hidden-unknown" in codes(r) and "devices-hidden-by-env" not in codes(r)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,35 @@ def test_cuda_for_windows_driver_under_wsl() -> None:
     assert tables.cuda_for_driver("536.99", windows=True)["version"] == "12.2"
     assert tables.cuda_for_driver("551.88")["version"] == "12.4"
     assert tables.cuda_for_driver("527.40", windows=True)["version"] == "11.8"
+
+
+@pytest.mark.parametrize("name", ["amd_gpus", "nvidia_gpus", "pci_vendors"])
+def test_compiled_twins_are_current(name: str) -> None:
+    """The JSON twin must match its TOML (regenerate: python -m hwdock.knowledge)."""
+    import json
+    import tomllib
+    import zlib
+
+    from hwdock.knowledge import DATA
+
+    raw = (Path(DATA) / f"{name}.toml").read_bytes()
+    twin = json.loads((Path(DATA) / f"{name}.compiled.json").read_text())
+    assert twin["toml_crc32"] == zlib.crc32(raw), "stale twin: run python -m hwdock.knowledge"
+    assert twin["data"] == tomllib.loads(raw.decode())
+
+
+def test_a_stale_twin_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hwdock.knowledge as k
+
+    (tmp_path / "t.toml").write_text('[[x]]\nid = "new"\nsource = "https://example.org"\n')
+    (tmp_path / "t.compiled.json").write_text('{"toml_crc32": 1, "data": {"x": [{"id": "old"}]}}')
+    monkeypatch.setattr(k, "DATA", str(tmp_path))
+    k.load.cache_clear()
+    try:
+        assert k.load("t")["x"][0]["id"] == "new"
+        k.compile_twin("t")
+        k.load.cache_clear()
+        assert k.load("t")["x"][0]["id"] == "new"
+        assert '"new"' in (tmp_path / "t.compiled.json").read_text()
+    finally:
+        k.load.cache_clear()

@@ -1,3 +1,3 @@
-from hwdock.cli import main
+from hwdock.entry import main
 
 main()

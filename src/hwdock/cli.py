@@ -16,14 +16,16 @@ import typer
 from hwdock import __version__
 from hwdock.errors import ExitCode, HwdockError
 
-# One line per area; each module's `register(app)` adds its commands.
-COMMAND_MODULES: tuple[str, ...] = (
-    "hwdock.commands.probe",
-    "hwdock.commands.explain",
-    "hwdock.commands.plan",
-    "hwdock.commands.engine",
-    "hwdock.commands.export",
-)
+# Each area's module and the commands its `register(app)` adds. A run imports only the
+# module of the command it names (all of them for help), so start-up stays light.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "hwdock.commands.probe": ("probe", "capture"),
+    "hwdock.commands.explain": ("explain",),
+    "hwdock.commands.plan": ("plan",),
+    "hwdock.commands.engine": ("build", "run", "up"),
+    "hwdock.commands.doctor": ("doctor", "verify", "explain-error"),
+    "hwdock.commands.export": ("export", "fleet"),
+}
 
 app = typer.Typer(
     name="hwdock",
@@ -49,32 +51,22 @@ def _root(
     """hwdock: probe the host, explain the Dockerfile, plan, build, run, verify."""
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
+def _modules_for(args: list[str]) -> list[str]:
+    """The command modules a run needs: the named command's, or every one (help, errors)."""
+    first = next((a for a in args if not a.startswith("-")), None)
+    for module, commands in COMMAND_MODULES.items():
+        if first in commands:
+            return [module]
+    return list(COMMAND_MODULES)
+
+
+def _register(args: list[str]) -> None:
+    for name in _modules_for(args):
         importlib.import_module(name).register(app)
 
 
-def _only_the_invoked_command(argv: list[str]) -> None:
-    """Keep just the command being run: typer builds every registered command's parameters
-    on each start (about 15 ms for all of hwdock's), which the one that runs does not need.
-    Help and unknown names keep the full list."""
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first is None or any(a in ("--help", "--version") for a in argv[: argv.index(first)]):
-        return
-    commands = [
-        c
-        for c in app.registered_commands
-        if (c.name or (c.callback.__name__ if c.callback else "").lower().replace("_", "-"))
-        == first
-    ]
-    if commands:
-        app.registered_commands = commands
-        app.registered_groups = []
-
-
 def main(argv: list[str] | None = None) -> None:
-    _register_all()
-    _only_the_invoked_command(sys.argv[1:] if argv is None else argv)
+    _register(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="hwdock")
     except HwdockError as err:

@@ -5,23 +5,21 @@ inspect` for the base images) and renders; the reading itself is `hwdock.dockerf
 `--json` never imports rich.
 """
 
-from __future__ import annotations
-
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
+
     from hwdock.dockerfile.model import BuildGraph
 
 DOCKER_CLIENTS = ("/usr/bin/docker", "docker", "podman")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: "typer.Typer") -> None:
+    import typer
+
     @app.command("explain")
     def explain(
         path: Annotated[Path, typer.Argument(help="Build context directory.")] = Path("."),
@@ -74,6 +72,63 @@ def register(app: typer.Typer) -> None:
             render(graph, engine_note)
 
 
+_VALUE_OPTS = {
+    "-f": "file",
+    "--file": "file",
+    "--build-arg": "build_arg",
+    "--target": "target",
+    "--platform": "platform",
+    "--base-dockerfile": "base_dockerfile",
+}
+_FLAG_OPTS = {"--json": "as_json", "--no-engine": "no_engine"}
+
+
+def fast_path(args: list[str]) -> int | None:
+    """`hwdock explain --json ...` without typer's parameter layer; None: let typer do it."""
+    opts: dict[str, Any] = {"build_arg": [], "base_dockerfile": [], "file": None}
+    opts.update(target=None, platform=None, as_json=False, no_engine=False)
+    paths: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        name, eq, val = a.partition("=") if a.startswith("--") else (a, "", "")
+        if name in _FLAG_OPTS and not eq:
+            opts[_FLAG_OPTS[name]] = True
+        elif name in _VALUE_OPTS:
+            if not eq:
+                if i + 1 >= len(args):
+                    return None
+                i += 1
+                val = args[i]
+            key = _VALUE_OPTS[name]
+            if isinstance(opts[key], list):
+                opts[key].append(val)
+            else:
+                opts[key] = val
+        elif a.startswith("-") and a != "-":
+            return None  # --help and anything unknown: typer answers
+        else:
+            paths.append(a)
+        i += 1
+    if len(paths) > 1 or not opts["as_json"]:
+        return None
+    from hwdock.jsonout import dump
+
+    graph, note = run_explain(
+        Path(paths[0] if paths else "."),
+        opts["file"],
+        opts["build_arg"],
+        opts["target"],
+        opts["platform"],
+        opts["base_dockerfile"],
+        use_engine=not opts["no_engine"],
+    )
+    doc = graph.to_dict()
+    doc["engine"] = note
+    dump(doc)
+    return 0
+
+
 def _parse_build_args(values: list[str]) -> dict[str, str]:
     from hwdock.errors import UsageError
 
@@ -101,9 +156,7 @@ def run_explain(
     base_dockerfile: list[str],
     *,
     use_engine: bool = True,
-) -> tuple[BuildGraph, dict[str, Any]]:
-    import platform as host
-
+) -> tuple["BuildGraph", dict[str, Any]]:
     from hwdock.dockerfile.graph import analyze, set_image_status
     from hwdock.dockerfile.recipes import find_base_recipes, parse_base_dockerfile_options
     from hwdock.errors import InputError, UsageError
@@ -133,7 +186,7 @@ def run_explain(
         _parse_build_args(build_arg),
         target,
         platform,
-        host_machine=host.machine() or "x86_64",
+        host_machine=os.uname().machine or "x86_64",
         base_recipes=recipes,
     )
     note: dict[str, Any] = {"queried": False, "client": None, "error": None}
@@ -145,6 +198,8 @@ def run_explain(
 
 
 def _docker_client() -> str | None:
+    import shutil
+
     for cand in DOCKER_CLIENTS:
         p = cand if os.path.isabs(cand) else shutil.which(cand)
         if p and os.path.exists(p):
@@ -154,6 +209,8 @@ def _docker_client() -> str | None:
 
 def _local_images(refs: list[str]) -> tuple[set[str] | None, dict[str, Any]]:
     """Which of `refs` the local engine has: one `image inspect` for all of them."""
+    import subprocess
+
     client = _docker_client()
     note: dict[str, Any] = {"queried": False, "client": client, "error": None}
     if client is None:
@@ -189,12 +246,12 @@ _STATUS = {
 _SEV = {"error": "[red]error[/]", "warning": "[yellow]warning[/]", "info": "[dim]info[/]"}
 
 
-def _where(graph: BuildGraph, line: int | None) -> str:
+def _where(graph: "BuildGraph", line: int | None) -> str:
     name = Path(graph.path).name
     return f"{name}:{line}" if line is not None else name
 
 
-def render(graph: BuildGraph, engine: dict[str, Any]) -> None:
+def render(graph: "BuildGraph", engine: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -240,10 +297,24 @@ def render(graph: BuildGraph, engine: dict[str, Any]) -> None:
                 src = f"built-in ARG {p.arg}"
             else:
                 src = f"ARG {p.arg} (declared at {_where(graph, p.line)}, no value)"
-            bn.add(
+            pn = bn.add(
                 f"{escape(p.arg)} = {escape(repr(p.value))} — {escape(src)}, overridable with "
                 f"--build-arg {escape(p.arg)}=…"
             )
+            av = graph.global_args.get(p.arg)
+            if p.source == "default" and av is not None and av.depends_on:
+                pn.add(f"[dim]default written {escape(repr(p.default))}[/]")
+                for dep in av.depends_on:
+                    dv = graph.global_args.get(dep)
+                    if dv is None:
+                        pn.add(f"[dim]{escape(dep)}: built-in platform ARG[/]")
+                    else:
+                        where = (
+                            f"--build-arg {dep}"
+                            if dv.source == "build-arg"
+                            else f"ARG default at {_where(graph, dv.line)}"
+                        )
+                        pn.add(f"{escape(dep)} = {escape(repr(dv.value))} — {escape(where)}")
         for d in s.dependencies:
             if d.kind == "from":
                 continue
@@ -274,7 +345,7 @@ def render(graph: BuildGraph, engine: dict[str, Any]) -> None:
         for a in graph.arch_args:
             val = "(unset)" if a.value is None else repr(a.value)
             if a.depends_on_base_env:
-                val += " + base image ENV"
+                val = "(from the base image's ENV)" if not a.value else val + " + base image ENV"
             scope = "global" if a.stage is None else graph.stages[a.stage].display
             tbl.add_row(escape(a.name), escape(val), _where(graph, a.line), escape(scope), a.source)
         con.print(tbl)

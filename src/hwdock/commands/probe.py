@@ -7,6 +7,54 @@ from typing import Annotated
 
 import typer
 
+DEFAULT_TIMEOUT = 10.0
+
+
+def run_probe(
+    json_out: bool, from_dir: str | Path | None, timeout: float = DEFAULT_TIMEOUT
+) -> None:
+    """The body of `hwdock probe`, shared by typer and the fast path."""
+    if from_dir is not None:
+        from hwdock.probe import probe_capture
+
+        report = probe_capture(from_dir)
+    else:
+        from hwdock.probe import probe_live
+
+        report = probe_live(timeout=timeout)
+    if json_out:
+        from hwdock.jsonout import dump
+
+        dump(report.to_dict())
+    else:
+        from hwdock.probe.render import render
+
+        render(report)
+
+
+def fast_path(args: list[str]) -> int | None:
+    """`probe --json [--from DIR]` parsed by hand, so that programs calling it in a loop do not
+    pay for typer's dispatch and every command's registration; any other argv returns None and
+    typer parses it."""
+    json_out = False
+    from_dir: str | None = None
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--json" and not json_out:
+            json_out = True
+        elif arg == "--from" and from_dir is None:
+            from_dir = next(rest, None)
+            if from_dir is None or from_dir.startswith("-"):
+                return None
+        elif arg.startswith("--from=") and from_dir is None and len(arg) > 7:
+            from_dir = arg[7:]
+        else:
+            return None
+    if not json_out:
+        return None  # the people's view imports rich anyway
+    run_probe(True, from_dir)
+    return 0
+
 
 def register(app: typer.Typer) -> None:
     @app.command("probe")
@@ -22,25 +70,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         timeout: Annotated[
             float, typer.Option("--timeout", min=0.5, help="Seconds each helper command may take.")
-        ] = 10.0,
+        ] = DEFAULT_TIMEOUT,
     ) -> None:
         """This host's accelerators, drivers, CPU, device access and container engine."""
-        if from_dir is not None:
-            from hwdock.probe.capture import replay
-
-            report = replay(from_dir)
-        else:
-            from hwdock.probe import probe_live
-
-            report = probe_live(timeout=timeout)
-        if json_out:
-            from hwdock.jsonout import dump
-
-            dump(report.to_dict())
-        else:
-            from hwdock.probe.render import render
-
-            render(report)
+        run_probe(json_out, from_dir, timeout)
 
     @app.command("capture")
     def capture_cmd(

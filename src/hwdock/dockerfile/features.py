@@ -38,14 +38,17 @@ def split_flag(flag: str) -> tuple[str, str | None]:
 
 def mount_fields(value: str) -> dict[str, str]:
     """The `key=value` fields of a --mount flag (CSV, quotes allowed); `type` defaults to bind."""
-    import csv
-
     fields: dict[str, str] = {}
-    try:
-        rows = list(csv.reader([value]))
-    except csv.Error:
-        rows = [value.split(",")]
-    for item in rows[0] if rows else []:
+    if '"' in value:
+        import csv  # quoted fields, as BuildKit's CSV reading of --mount
+
+        try:
+            items = next(csv.reader([value]), [])
+        except csv.Error:
+            items = value.split(",")
+    else:
+        items = value.split(",")
+    for item in items:
         k, eq, v = item.partition("=")
         fields[k.strip().lower()] = v if eq else "true"
     fields.setdefault("type", "bind")

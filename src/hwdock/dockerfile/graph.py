@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 
@@ -135,6 +134,8 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
     for n in nodes:
         cmd = n.value.lower()
         if cmd not in INSTRUCTIONS:
+            import difflib
+
             close = difflib.get_close_matches(cmd, sorted(INSTRUCTIONS), n=1)
             hint = f"did you mean {close[0].upper()}?" if close else None
             raise InputError(
@@ -168,7 +169,9 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
                     f"unknown instruction: {child.value[:40]}", path=path, line=n.start_line
                 )
         if cmd in ("env", "label") and n.next is None:
-            raise InputError(f"{cmd.upper()} requires at least one argument", path, n.start_line)
+            raise InputError(
+                f"{cmd.upper()} requires at least one argument", path=path, line=n.start_line
+            )
         if cmd == "arg" and n.next is None:
             raise InputError("ARG requires at least one argument", path=path, line=n.start_line)
     if not seen_from:
@@ -278,6 +281,8 @@ def analyze(
     if target:
         t_low = target.lower()
         if t_low not in names:
+            import difflib
+
             close = difflib.get_close_matches(t_low, list(names), n=1)
             raise UsageError(
                 f"target stage {target!r} could not be found in {path}",
@@ -452,10 +457,18 @@ def analyze(
         )
         del dep_ref
         features.extend(features_of(fn, i))
+        triggers: list[Node] = []
+        if parent is not None:
+            # the parent's ONBUILD triggers run first in this stage (not further down)
+            for pn in stage_nodes[parent.index][1]:
+                if pn.value.lower() == "onbuild" and pn.next is not None and pn.next.children:
+                    child = pn.next.children[0]
+                    child.start_line = child.end_line = pn.start_line
+                    triggers.append(child)
         _dispatch_stage(
             ctx,
             st,
-            body,
+            triggers + body if triggers else body,
             global_env,
             build_args,
             names,
@@ -600,7 +613,8 @@ def _dispatch_stage(
                     deps = sorted(r.matched - {key}) if r is not None else []
                     av = ArgValue(key, value, "default", line, default, deps)
                     if r is not None:
-                        base_env = _undefined(ctx, r.unmatched, env, unknown_env, line)
+                        _undefined(ctx, r.unmatched, env, unknown_env, line)
+                        base_env = unknown_env and _depends(ctx, default, env, r.result)
                 elif key in global_env:
                     src = "global" if key not in _BUILTIN_NAMES else "builtin"
                     av = ArgValue(key, global_env[key], src, line)  # type: ignore[arg-type]
@@ -611,7 +625,7 @@ def _dispatch_stage(
                 st.args[key] = av
                 _note_known(key, av.value, av.source, line, st.index, base_env, arch_args, toolkits)
         elif cmd in ("env", "label"):
-            pairs: list[tuple[str, str]] = []
+            pairs: list[tuple[str, str, bool]] = []
             a = n.args
             unmatched: set[str] = set()
             for k in range(0, len(a) - 2, 3):
@@ -620,9 +634,10 @@ def _dispatch_stage(
                 if rk is None or rv is None:
                     continue
                 unmatched |= rk.unmatched | rv.unmatched
-                pairs.append((rk.result, rv.result))
-            base_env = _undefined(ctx, unmatched, env, unknown_env, line)
-            for k, v in pairs:
+                dep = unknown_env and _depends(ctx, a[k + 1], env, rv.result)
+                pairs.append((rk.result, rv.result, dep))
+            _undefined(ctx, unmatched, env, unknown_env, line)
+            for k, v, base_env in pairs:
                 if cmd == "env":
                     if is_secret_name(k):
                         findings.append(
@@ -668,6 +683,27 @@ def _dispatch_stage(
                 r = ctx.expand(word, env, line, fatal=False)
                 if r is not None:
                     _undefined(ctx, r.unmatched, env, unknown_env, line)
+
+
+def _depends(ctx: _Ctx, word: str, env: Mapping[str, str], result: str) -> bool:
+    """Whether `word`'s value changes when variables unknown here get a value (base image ENV)."""
+    if "$" not in word:
+        return False
+    try:
+        r = ctx.lex.process_word(word, _Probe(env))
+    except ShellError:
+        return True
+    return r.result != result
+
+
+class _Probe(dict):
+    """An environment where every variable not set here has a marker value."""
+
+    def __init__(self, env: Mapping[str, str]):
+        super().__init__(env)
+
+    def get(self, key, default=None):  # type: ignore[override]
+        return super().get(key, "\x00probe\x00")
 
 
 def _undefined(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hwdock.findings import Finding, Severity
@@ -177,7 +177,18 @@ class BuildGraph:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = _plain(self)
         d["target_name"] = self.target_stage.display
         d["buildkit_required"] = self.buildkit_required
         return {"kind": KIND, "schema_version": SCHEMA_VERSION, **d}
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-ready copy of dataclasses, dicts and lists (faster than dataclasses.asdict)."""
+    if hasattr(obj, "__dataclass_fields__"):
+        return {k: _plain(v) for k, v in vars(obj).items()}
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj

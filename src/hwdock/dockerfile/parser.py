@@ -18,9 +18,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from hwdock.dockerfile.shell import Lex, ShellError, go_is_space
+from hwdock.dockerfile.shell import GO_SPACES, Lex, ShellError, go_is_space
 from hwdock.errors import InputError
 
 __all__ = ["Heredoc", "Node", "Result", "Warning", "go_quote", "parse"]
@@ -28,6 +28,7 @@ __all__ = ["Heredoc", "Node", "Result", "Warning", "go_quote", "parse"]
 MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
+_GO_SPACE_RE = re.compile("[" + re.escape(GO_SPACES) + "]")
 _HEREDOC = re.compile(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z")
 _DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*\Z")
 _VALID_DIRECTIVES = ("syntax", "escape", "check")
@@ -43,20 +44,56 @@ class Heredoc:
     content: str = ""
 
 
-@dataclass
-class Node:
-    """BuildKit's AST node: `value`, a `next` chain of arguments, and `children` (ONBUILD)."""
+_EMPTY: tuple = ()
+_NO_ATTRS: dict[str, bool] = {}
 
-    value: str = ""
-    next: Node | None = None
-    children: list[Node] = field(default_factory=list)
-    heredocs: list[Heredoc] = field(default_factory=list)
-    attributes: dict[str, bool] = field(default_factory=dict)
-    original: str = ""
-    flags: list[str] = field(default_factory=list)
-    start_line: int = 0
-    end_line: int = 0
-    prev_comment: list[str] = field(default_factory=list)
+
+class Node:
+    """BuildKit's AST node: `value`, a `next` chain of arguments, and `children` (ONBUILD).
+
+    A plain slotted class (hundreds of thousands are made for a large file); the list fields
+    default to a shared empty tuple and are replaced, never mutated in place.
+    """
+
+    __slots__ = (
+        "attributes",
+        "children",
+        "end_line",
+        "flags",
+        "heredocs",
+        "next",
+        "original",
+        "prev_comment",
+        "start_line",
+        "value",
+    )
+
+    def __init__(
+        self,
+        value: str = "",
+        next: Node | None = None,
+        children: list[Node] | tuple = _EMPTY,
+        heredocs: list[Heredoc] | tuple = _EMPTY,
+        attributes: dict[str, bool] = _NO_ATTRS,
+        original: str = "",
+        flags: list[str] | tuple = _EMPTY,
+        start_line: int = 0,
+        end_line: int = 0,
+        prev_comment: list[str] | tuple = _EMPTY,
+    ):
+        self.value = value
+        self.next = next
+        self.children = children
+        self.heredocs = heredocs
+        self.attributes = attributes
+        self.original = original
+        self.flags = flags
+        self.start_line = start_line
+        self.end_line = end_line
+        self.prev_comment = prev_comment
+
+    def __repr__(self) -> str:
+        return f"Node({self.dump()!r}, lines {self.start_line}-{self.end_line})"
 
     @property
     def args(self) -> list[str]:
@@ -157,20 +194,11 @@ def go_quote(s: str) -> str:
 
 
 def _go_trim_space(s: str) -> str:
-    i, j = 0, len(s)
-    while i < j and go_is_space(s[i]):
-        i += 1
-    while j > i and go_is_space(s[j - 1]):
-        j -= 1
-    return s[i:j]
+    return s.strip(GO_SPACES)
 
 
 def _ltrim_space(s: str) -> str:
-    i = 0
-    n = len(s)
-    while i < n and go_is_space(s[i]):
-        i += 1
-    return s[i:]
+    return s.lstrip(GO_SPACES)
 
 
 # ---------------------------------------------------------------- errors
@@ -227,7 +255,13 @@ def _continuation_regex(tok: str) -> re.Pattern[str]:
     return re.compile(rf"([^{e}]){e}[ \t]*\Z|^{e}[ \t]*\Z")
 
 
+_SIMPLE_WS = re.compile(r"[\t\n\v\f\r ]+")
+_NOT_SIMPLE = re.compile(r"[^\x20-\x7e\t\n\v\f\r]|['\"\\`]").search
+
+
 def _parse_words(rest: str, esc: str) -> list[str]:
+    if _NOT_SIMPLE(rest) is None:
+        return [w for w in _SIMPLE_WS.split(rest) if w]
     words: list[str] = []
     phase = 0  # 0 spaces, 1 word, 2 quote
     quote = ""
@@ -337,7 +371,7 @@ def _reject_constant(name: str) -> object:
 
 def _parse_json(rest: str) -> Node | None:
     rest = _ltrim_space(rest)
-    if not rest.startswith("["):
+    if not rest.startswith("[") or not rest.rstrip(GO_SPACES).endswith("]"):
         raise ValueError("not a JSON array")
     data = json.loads(rest, parse_constant=_reject_constant)
     if not isinstance(data, list):
@@ -353,6 +387,8 @@ _NOT_STRINGS = "when using JSON array syntax, arrays must be comprised of string
 def _maybe_json(rest: str) -> tuple[Node | None, dict[str, bool]]:
     if rest == "":
         return None, {}
+    if not rest.lstrip(GO_SPACES).startswith("["):
+        return Node(value=rest), {}
     try:
         return _parse_json(rest), {"json": True}
     except _NotStrings:
@@ -362,6 +398,8 @@ def _maybe_json(rest: str) -> tuple[Node | None, dict[str, bool]]:
 
 
 def _maybe_json_list(rest: str) -> tuple[Node | None, dict[str, bool]]:
+    if not rest.lstrip(GO_SPACES).startswith("["):
+        return _parse_ws_list(rest), {}
     try:
         return _parse_json(rest), {"json": True}
     except _NotStrings:
@@ -385,6 +423,23 @@ def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
 
 
 def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
+    rest = line.lstrip(GO_SPACES)
+    if not rest.startswith("--"):
+        return rest, []
+    if "'" not in line and '"' not in line and esc not in line:
+        found: list[str] = []
+        while rest.startswith("--"):
+            m = _GO_SPACE_RE.search(rest)
+            if m is None:
+                if rest != "--":
+                    found.append(rest)
+                return "", found
+            word, after = rest[: m.start()], rest[m.start() :]
+            if word == "--":
+                return after, found
+            found.append(word)
+            rest = after.lstrip(GO_SPACES)
+        return rest, found
     words: list[str] = []
     phase = 0
     buf: list[str] = []
@@ -491,7 +546,7 @@ def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
         attributes=attrs,
         original=line,
         flags=flags,
-        prev_comment=list(comments),
+        prev_comment=tuple(comments),
     )
 
 
@@ -566,10 +621,10 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     """Parse a Dockerfile as BuildKit's parser does; raises InputError with file:line."""
     text = decode(data)
     lines = _split_lines(text)
-    for i, raw in enumerate(lines):
-        if len(raw) * 4 > MAX_LINE_BYTES and len(raw.encode("utf-8", "surrogateescape")) > (
-            MAX_LINE_BYTES
-        ):
+    long_lines = (i for i, raw in enumerate(lines) if len(raw) * 4 > MAX_LINE_BYTES)
+    for i in long_lines:
+        raw = lines[i]
+        if len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
             raise InputError(
                 f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
                 path=path,
@@ -589,30 +644,33 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
         while idx < total:
             raw = lines[idx]
             idx += 1
-            if _is_comment(raw):
-                comment = _go_trim_space(_ltrim_space(raw)[1:])
+            line = raw.rstrip("\r\n").lstrip(GO_SPACES)
+            is_comment = line.startswith("#")
+            if is_comment:
+                comment = line[1:].strip(GO_SPACES)
                 if comment == "":
                     comments = []
                 else:
                     comments.append(comment)
-            line = _ltrim_space(raw.rstrip("\r\n"))
-            try:
-                directive = st.possible_directive(line)
-            except _ParseError as err:
-                raise InputError(str(err), path=path, line=current + 1) from None
-            if directive and comments:
-                comments.pop()
-            if _is_comment(line):
+            if not st.directive_done:
+                try:
+                    directive = st.possible_directive(line)
+                except _ParseError as err:
+                    raise InputError(str(err), path=path, line=current + 1) from None
+                if directive and comments:
+                    comments.pop()
+            if is_comment:
                 line = ""
             current += 1
             first = current
-            m = st.continuation.search(line)
+            esc = st.escape
+            m = st.continuation.search(line) if esc in line else None
             if m is None:
                 if line == "":
                     continue
                 end_of_line = True
             else:
-                line = st.continuation.sub(r"\1", line)
+                line = line[: m.start()] + (m.group(1) or "")
                 end_of_line = False
             buf = [line]
             empty_continuation = False
@@ -620,18 +678,21 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                 raw = lines[idx]
                 idx += 1
                 cont = raw.rstrip("\r\n")
-                try:
-                    st.possible_directive(cont)
-                except _ParseError as err:
-                    raise InputError(str(err), path=path, line=current) from None
+                if not st.directive_done:
+                    try:
+                        st.possible_directive(cont)
+                    except _ParseError as err:
+                        raise InputError(str(err), path=path, line=current) from None
                 current += 1
-                if _is_comment(raw):
+                lstripped = cont.lstrip(GO_SPACES)
+                if lstripped.startswith("#"):
                     continue
-                if _ltrim_space(cont) == "":
+                if lstripped == "":
                     empty_continuation = True
                     continue
-                if st.continuation.search(cont) is not None:
-                    cont = st.continuation.sub(r"\1", cont)
+                mc = st.continuation.search(cont) if esc in cont else None
+                if mc is not None:
+                    cont = cont[: mc.start()] + (mc.group(1) or "")
                 else:
                     end_of_line = True
                 buf.append(cont)
@@ -676,7 +737,7 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                             hint=f"end the heredoc with a line holding only {doc.name}",
                         )
                     doc.content = "".join(content)
-                    node.heredocs.append(doc)
+                    node.heredocs = [*node.heredocs, doc]
             node.start_line, node.end_line = first, current
             if start_line < 0:
                 start_line = first

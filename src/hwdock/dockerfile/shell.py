@@ -20,11 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-__all__ = ["Lex", "ShellError", "WordResult", "expand", "go_is_space"]
+__all__ = ["GO_SPACES", "Lex", "ShellError", "WordResult", "expand", "go_is_space"]
 
 _EOF = ""
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
-_GO_SPACE_LATIN1 = frozenset("\t\n\v\f\r \x85\xa0")
+# Go's unicode.IsSpace, all of it (str.isspace also counts \x1c-\x1f, Go does not)
+GO_SPACES = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 class ShellError(ValueError):
@@ -33,9 +37,7 @@ class ShellError(ValueError):
 
 def go_is_space(ch: str) -> bool:
     """Go's `unicode.IsSpace` for one character."""
-    if ch in _GO_SPACE_LATIN1:
-        return True
-    return ord(ch) > 0xFF and ch.isspace()
+    return ch in GO_SPACES and ch != ""
 
 
 def _is_letter(ch: str) -> bool:
@@ -96,6 +98,56 @@ class _Words:
         return self.words
 
 
+class _NoWords(_Words):
+    """Word tracking switched off (ProcessWord needs only the joined result)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def add_char(self, ch: str) -> None:
+        pass
+
+    def add_raw_char(self, ch: str) -> None:
+        pass
+
+    def add_string(self, s: str) -> None:
+        pass
+
+    def add_raw_string(self, s: str) -> None:
+        pass
+
+    def get_words(self) -> list[str]:
+        return []
+
+
+_NO_WORDS = _NoWords()
+_PLAIN = re.compile(r"[$'\"<]").search
+_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match
+
+
+# Words whose only specials are $NAME / ${NAME} (ASCII): expanded by one regex pass.
+_SIMPLE_WORD = re.compile(
+    r"(?:[^$'\"\\<`]|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])|\$\{[A-Za-z_][A-Za-z0-9_]*\})*\Z"
+).match
+_SIMPLE_VAR = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+
+
+def _simple_expand(word: str, env: Mapping[str, str]) -> WordResult:
+    matched: set[str] = set()
+    unmatched: set[str] = set()
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        v = env.get(name)
+        if v is None:
+            unmatched.add(name)
+            return ""
+        matched.add(name)
+        return v
+
+    return WordResult(_SIMPLE_VAR.sub(one, word), [], matched, unmatched)
+
+
 class Lex:
     """One lexer configuration (escape token and the BuildKit options)."""
 
@@ -116,7 +168,11 @@ class Lex:
 
     def process_word(self, word: str, env: Mapping[str, str]) -> WordResult:
         """Expand `word` (no splitting); raises ShellError."""
-        return _Word(self, word, env).run()
+        if _PLAIN(word) is None and (self.escape_token not in word):
+            return WordResult(word, [])  # nothing to expand, quote or escape
+        if not self.skip_unset_env and word.isascii() and _SIMPLE_WORD(word) is not None:
+            return _simple_expand(word, env)
+        return _Word(self, word, env, words=False).run()
 
     def process_words(self, word: str, env: Mapping[str, str]) -> list[str]:
         """Expand `word` and split it into words (quotes keep spaces)."""
@@ -133,10 +189,11 @@ class _Word:
         "raw_escapes",
         "src",
         "unmatched",
+        "want_words",
         "words_buffer",
     )
 
-    def __init__(self, lex: Lex, src: str, env: Mapping[str, str]):
+    def __init__(self, lex: Lex, src: str, env: Mapping[str, str], words: bool = True):
         self.lex = lex
         self.src = src
         self.n = len(src)
@@ -146,6 +203,7 @@ class _Word:
         self.matched: set[str] = set()
         self.unmatched: set[str] = set()
         self.words_buffer: list[str] = []
+        self.want_words = words
 
     # scanner
     def peek(self) -> str:
@@ -176,7 +234,7 @@ class _Word:
     def stop_on(self, stop: str, raw_escapes: bool) -> tuple[str, list[str]]:
         result: list[str] = []
         self.words_buffer.clear()
-        words = _Words(self.words_buffer)
+        words = _Words(self.words_buffer) if self.want_words else _NO_WORDS
         saved = self.raw_escapes
         self.raw_escapes = raw_escapes
         lex = self.lex
@@ -272,6 +330,12 @@ class _Word:
             out.append(ch)
 
     def name(self) -> str:
+        m = _ASCII_NAME(self.src, self.pos)
+        if m is not None:
+            end = m.end()
+            if end >= self.n or self.src[end].isascii():
+                self.pos = end
+                return m.group(0)
         out: list[str] = []
         while self.pos < self.n:
             ch = self.src[self.pos]

@@ -69,8 +69,8 @@ def collect(ctx: Context) -> None:
         access = DeviceAccess(
             path=path,
             exists=True,
-            readable=can(node, ctx.user, 4),
-            writable=can(node, ctx.user, 2),
+            readable=node.readable if node.readable is not None else can(node, ctx.user, 4),
+            writable=node.writable if node.writable is not None else can(node, ctx.user, 2),
             group=node.group,
             gid=node.gid,
             mode=f"{node.mode:04o}",
@@ -112,9 +112,14 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _hide(accs: list[Accelerator], value: str, var: str, *, uuids: bool) -> list[Accelerator]:
-    """The accelerators (in enumeration order) that `value` leaves visible."""
+def _hide(
+    accs: list[Accelerator], value: str, var: str, *, uuids: bool
+) -> list[Accelerator] | None:
+    """The accelerators (in enumeration order) that `value` leaves visible; None: unknowable
+    (MIG instance UUIDs name slices, not GPUs)."""
     items = _split(value)
+    if any(i.upper().startswith("MIG-") for i in items):
+        return None
     if not items or items[0] in ("-1", "NoDevFiles", "none"):
         return []
     kept: list[Accelerator] = []
@@ -154,15 +159,20 @@ def visibility(ctx: Context) -> None:
             _apply(ctx, var, accs, _hide(accs, env[var], var, uuids=uuids))
     if "HIP_VISIBLE_DEVICES" in env and amd:
         still = [a for a in amd if a.visible]
-        _apply(
-            ctx,
-            "HIP_VISIBLE_DEVICES",
-            still,
-            _hide(still, env["HIP_VISIBLE_DEVICES"], "HIP_VISIBLE_DEVICES", uuids=False),
+        kept = _hide(still, env["HIP_VISIBLE_DEVICES"], "HIP_VISIBLE_DEVICES", uuids=False)
+        _apply(ctx, "HIP_VISIBLE_DEVICES", still, kept)
+
+
+def _apply(ctx: Context, var: str, accs: list[Accelerator], kept: list[Accelerator] | None) -> None:
+    if kept is None:
+        ctx.warn(
+            "devices-hidden-unknown",
+            f"{var}={ctx.env[var]!r} names MIG instances; which GPUs they belong to is not "
+            "known here, so every GPU is reported visible",
+            severity="info",
+            evidence=[f"{var}={ctx.env[var]}"],
         )
-
-
-def _apply(ctx: Context, var: str, accs: list[Accelerator], kept: list[Accelerator]) -> None:
+        return
     hidden = [a for a in accs if a not in kept]
     for a in hidden:
         a.visible = False

@@ -124,9 +124,9 @@ def _kfd(ctx: Context) -> list[Accelerator]:
         if name.isdigit():
             put(acc, "kfd_node", int(name), src)
         device_id = props.get("device_id")
-        if device_id and acc.device_id is None:
+        if device_id is not None and 0 < device_id <= 0xFFFF and acc.device_id is None:
             put(acc, "device_id", f"0x{device_id:04x}", src)
-        if props.get("vendor_id") and acc.vendor_id is None:
+        if 0 < props.get("vendor_id", 0) <= 0xFFFF and acc.vendor_id is None:
             put(acc, "vendor_id", f"0x{props['vendor_id']:04x}", src)
         version = props.get("gfx_target_version")
         gfx = decode_gfx_target_version(version)
@@ -137,13 +137,13 @@ def _kfd(ctx: Context) -> list[Accelerator]:
         if per_cu > 0:
             put(acc, "compute_units", simd // per_cu, src)
         minor = props.get("drm_render_minor")
-        if minor is not None and minor >= 128:
+        if minor is not None and 128 <= minor < 1 << 20:
             put(acc, "render_node", f"/dev/dri/renderD{minor}", src)
-        if props.get("unique_id"):
+        if props.get("unique_id", 0) > 0:
             put(acc, "uuid", f"GPU-{props['unique_id']:016x}", src)
         vram = _bank_memory(ctx, f"{KFD_NODES}/{name}")
         if vram:
-            put(acc, "memory_total_bytes", vram, src + " mem_banks")
+            put(acc, "memory_total_bytes", vram, f"sysfs:{KFD_NODES}/{name}/mem_banks")
     return found
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +18,24 @@ from hwdock.probe.context import User
 from hwdock.probe.host import live_user, probe_host, user_from_dict
 from hwdock.probe.model import HostReport
 from hwdock.probe.root import DeviceNode, DiskUsage, Root
-from hwdock.probe.runner import CommandResult, LiveRunner, RecordingRunner, ReplayRunner
+from hwdock.probe.runner import CommandResult, RecordingRunner, ReplayRunner
 
 FORMAT = "hwdock-capture"
 VERSION = 1
 
 
-@dataclass
 class Capture:
-    root: Root
-    runner: ReplayRunner
-    env: dict[str, str]
-    user: User
-    meta: dict[str, Any]
+    __slots__ = ("env", "meta", "root", "runner", "user")
+
+    def __init__(
+        self,
+        root: Root,
+        runner: ReplayRunner,
+        env: dict[str, str],
+        user: User,
+        meta: dict[str, Any],
+    ) -> None:
+        self.root, self.runner, self.env, self.user, self.meta = root, runner, env, user, meta
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -181,9 +184,11 @@ def record(
 ) -> HostReport:
     """Probe this host live, recording what was read into `dest`; returns the live report."""
     import platform
+    import shutil
     from datetime import UTC, datetime
 
     from hwdock import __version__
+    from hwdock.probe.runner import LiveRunner
 
     d = Path(dest)
     if d.exists() and any(d.iterdir()):

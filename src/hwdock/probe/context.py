@@ -3,8 +3,6 @@ put accelerators and findings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hwdock.findings import Finding, Severity
 from hwdock.probe.merge import Devices
 from hwdock.probe.model import HostReport
@@ -12,23 +10,32 @@ from hwdock.probe.root import Root
 from hwdock.probe.runner import DEFAULT_TIMEOUT, CommandResult, Runner
 
 
-@dataclass
 class User:
-    uid: int = 0
-    gid: int = 0
-    groups: list[int] = field(default_factory=list)
+    """Who the probe runs as: permissions on device nodes are judged for this user."""
+
+    __slots__ = ("gid", "groups", "uid")
+
+    def __init__(self, uid: int = 0, gid: int = 0, groups: list[int] | None = None) -> None:
+        self.uid, self.gid, self.groups = uid, gid, list(groups or [])
 
 
-@dataclass
 class Context:
-    root: Root
-    runner: Runner
-    env: dict[str, str]
-    user: User
-    report: HostReport
-    devices: Devices = field(default_factory=Devices)
-    use_nvml: bool = False
-    timeout: float = DEFAULT_TIMEOUT
+    __slots__ = ("devices", "env", "report", "root", "runner", "timeout", "use_nvml", "user")
+
+    def __init__(
+        self,
+        root: Root,
+        runner: Runner,
+        env: dict[str, str],
+        user: User,
+        report: HostReport,
+        *,
+        use_nvml: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.root, self.runner, self.env, self.user, self.report = root, runner, env, user, report
+        self.devices = Devices()
+        self.use_nvml, self.timeout = use_nvml, timeout
 
     def warn(
         self,

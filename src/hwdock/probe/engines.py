@@ -53,15 +53,20 @@ def parse_ctk_version(text: str) -> str | None:
 
 
 def collect(ctx: Context) -> None:
-    _docker(ctx)
+    info = _docker(ctx)
     _podman(ctx)
     side = ctx.report.container
     ctk = ctx.run(["nvidia-ctk", "--version"])
     if ctk.ok:
         side.nvidia_ctk_version = parse_ctk_version(ctk.stdout)
     ncr = ctx.run(["nvidia-container-runtime", "--version"])
+    runtimes = info.get("Runtimes") if isinstance(info.get("Runtimes"), dict) else {}
+    nvidia_rt = runtimes.get("nvidia") if isinstance(runtimes.get("nvidia"), dict) else {}
     if not ncr.missing and not ncr.timed_out:
-        side.nvidia_container_runtime = "nvidia-container-runtime"
+        path = nvidia_rt.get("path")  # as docker's daemon.json names it, when configured
+        side.nvidia_container_runtime = (
+            path if isinstance(path, str) and path else ("nvidia-container-runtime")
+        )
     has_nvidia = bool(ctx.devices.of("nvidia"))
     docker = next((e for e in side.engines if e.name == "docker" and e.server_version), None)
     if has_nvidia and docker is not None and "nvidia" not in docker.runtimes and not side.cdi_specs:
@@ -74,10 +79,11 @@ def collect(ctx: Context) -> None:
         )
 
 
-def _docker(ctx: Context) -> None:
+def _docker(ctx: Context) -> dict[str, Any]:
+    """Fill the docker engine entry; returns `docker info` (empty when it did not answer)."""
     result = ctx.run(["docker", "version", "--format", JSON_FMT])
     if result.missing:
-        return
+        return {}
     client, server = parse_docker_version(result.stdout)
     engine = Engine(
         name="docker", client_path="docker", client_version=client, server_version=server
@@ -99,7 +105,7 @@ def _docker(ctx: Context) -> None:
                 fix="sudo systemctl start docker",
                 evidence=[err[:300]],
             )
-        return
+        return {}
     buildx = ctx.run(["docker", "buildx", "version"])
     if buildx.ok:
         engine.buildx_version = parse_buildx_version(buildx.stdout)
@@ -126,6 +132,7 @@ def _docker(ctx: Context) -> None:
             fix="install the buildx plugin (Debian: sudo apt install docker-buildx)",
             evidence=[(buildx.stderr or buildx.stdout).strip()[:200]],
         )
+    return info
 
 
 def _podman(ctx: Context) -> None:

@@ -42,11 +42,11 @@ def probe_host(
     """
     report = HostReport(source=source)
     ctx = Context(
-        root=root,
-        runner=runner,
-        env=dict(env),
-        user=user if isinstance(user, User) else user_from_dict(user),
-        report=report,
+        root,
+        runner,
+        dict(env),
+        user if isinstance(user, User) else user_from_dict(user),
+        report,
         use_nvml=use_nvml,
         timeout=timeout,
     )

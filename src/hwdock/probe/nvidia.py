@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
 
 from hwdock.probe import tables
 from hwdock.probe.context import Context, parse_int
@@ -20,25 +19,25 @@ PROC_GPUS = "/proc/driver/nvidia/gpus"
 SMI_FIELDS = ("pci.bus_id", "name", "compute_cap", "memory.total", "driver_version", "uuid")
 MIB = 1024 * 1024
 
-_NVRM = re.compile(
+_NVRM_PATTERN = (
     r"NVRM version:\s*NVIDIA UNIX(?P<open> Open)?\s+(?:(?P<arch1>\S+)\s+)?Kernel Module"
     r"(?:\s+for\s+(?P<arch2>\S+))?\s+(?P<version>\d+(?:\.\d+){1,2})"
 )
 _NA = {"", "[not supported]", "[n/a]", "n/a", "[unknown error]", "[insufficient permissions]"}
 
 
-@dataclass
 class ModuleVersion:
-    version: str | None
-    flavor: str | None  # "proprietary" | "open"
-    arch: str | None
+    __slots__ = ("arch", "flavor", "version")
+
+    def __init__(self, version: str | None, flavor: str | None, arch: str | None) -> None:
+        self.version, self.flavor, self.arch = version, flavor, arch  # flavor: proprietary|open
 
 
 def parse_proc_version(text: str | None) -> ModuleVersion | None:
     """/proc/driver/nvidia/version's NVRM line: proprietary, open-module and aarch64 shapes."""
     if not text:
         return None
-    m = _NVRM.search(text)
+    m = re.search(_NVRM_PATTERN, text)  # compiled on first use (re caches it)
     if m is None:
         return None
     arch = m.group("arch2") or m.group("arch1")
@@ -55,14 +54,33 @@ def parse_information(text: str | None) -> dict[str, str]:
     return out
 
 
-@dataclass
 class SmiGpu:
-    pci_address: str | None
-    name: str | None = None
-    compute_capability: str | None = None
-    memory_total_bytes: int | None = None
-    driver_version: str | None = None
-    uuid: str | None = None
+    """One line of nvidia-smi's CSV."""
+
+    __slots__ = (
+        "compute_capability",
+        "driver_version",
+        "memory_total_bytes",
+        "name",
+        "pci_address",
+        "uuid",
+    )
+
+    def __init__(
+        self,
+        pci_address: str | None,
+        name: str | None = None,
+        compute_capability: str | None = None,
+        memory_total_bytes: int | None = None,
+        driver_version: str | None = None,
+        uuid: str | None = None,
+    ) -> None:
+        self.pci_address, self.name, self.compute_capability = pci_address, name, compute_capability
+        self.memory_total_bytes, self.driver_version, self.uuid = (
+            memory_total_bytes,
+            driver_version,
+            uuid,
+        )
 
 
 def _na(v: str) -> str | None:
@@ -133,13 +151,15 @@ def collect(ctx: Context) -> None:
     elif ctx.report.wsl and driver.flavor is None:
         driver.flavor = "wsl"  # the Windows driver, reached through /dev/dxg
     cuda_from_api = None
-    if ctx.use_nvml and ctx.runner.live:
+    if ctx.use_nvml and ctx.runner.live and not jetson:
         cuda_from_api = _nvml(ctx, driver)
         nvml_ok = cuda_from_api is not None
     else:
         nvml_ok = False
     smi_ok = False
-    if not nvml_ok and (nvidia or driver_loaded or ctx.report.wsl):
+    # Jetson's nvidia-smi (JetPack 6) reports the iGPU with a made-up bus id; the device tree
+    # and tables describe it instead.
+    if not nvml_ok and not jetson and (nvidia or driver_loaded or ctx.report.wsl):
         smi_ok = _smi(ctx, driver)
     discrete = [a for a in ctx.devices.of("nvidia") if a.pci_address]
     if discrete and not (nvml_ok or smi_ok):

@@ -12,25 +12,52 @@ from __future__ import annotations
 
 import os
 import stat as _stat
-from dataclasses import dataclass
 from typing import Any
 
 MAX_READ = 8 * 1024 * 1024  # /proc/cpuinfo of a 512-thread host is ~1 MB
 
 
-@dataclass(frozen=True)
 class DeviceNode:
-    path: str
-    type: str  # "char" | "block" | "other"
-    major: int | None = None
-    minor: int | None = None
-    mode: int = 0  # permission bits, e.g. 0o660
-    uid: int | None = None
-    gid: int | None = None
-    group: str | None = None
+    """One device node as stat(2) sees it (plain class: cheaper to define than a dataclass,
+    and this module is on the start-up path of every replay)."""
+
+    __slots__ = (
+        "gid",
+        "group",
+        "major",
+        "minor",
+        "mode",
+        "path",
+        "readable",
+        "type",
+        "uid",
+        "writable",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        type: str,  # "char" | "block" | "other"
+        major: int | None = None,
+        minor: int | None = None,
+        mode: int = 0,  # permission bits, e.g. 0o660
+        uid: int | None = None,
+        gid: int | None = None,
+        group: str | None = None,
+        readable: bool | None = None,  # what access(2) said, live (ACLs included); None:
+        writable: bool | None = None,  # unknown, judge from the mode bits
+    ) -> None:
+        self.path, self.type, self.major, self.minor = path, type, major, minor
+        self.mode, self.uid, self.gid, self.group = mode, uid, gid, group
+        self.readable, self.writable = readable, writable
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DeviceNode) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "path": self.path,
             "type": self.type,
             "major": self.major,
@@ -40,9 +67,13 @@ class DeviceNode:
             "gid": self.gid,
             "group": self.group,
         }
+        if self.readable is not None and self.writable is not None:
+            d["access"] = {"read": self.readable, "write": self.writable}
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DeviceNode:
+        access = d.get("access") if isinstance(d.get("access"), dict) else {}
         mode = d.get("mode", 0)
         if isinstance(mode, str):
             mode = int(mode, 8)
@@ -55,18 +86,24 @@ class DeviceNode:
             uid=_int_or_none(d.get("uid")),
             gid=_int_or_none(d.get("gid")),
             group=d.get("group"),
+            readable=_bool_or_none(access.get("read")),
+            writable=_bool_or_none(access.get("write")),
         )
+
+
+def _bool_or_none(v: Any) -> bool | None:
+    return v if isinstance(v, bool) else None
 
 
 def _int_or_none(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
-@dataclass(frozen=True)
 class DiskUsage:
-    path: str
-    total_bytes: int
-    free_bytes: int
+    __slots__ = ("free_bytes", "path", "total_bytes")
+
+    def __init__(self, path: str, total_bytes: int, free_bytes: int) -> None:
+        self.path, self.total_bytes, self.free_bytes = path, total_bytes, free_bytes
 
 
 class Root:
@@ -97,13 +134,15 @@ class Root:
     def _full(self, path: str) -> str:
         if self.base == "/":
             return path
-        return os.path.join(self.base, path.lstrip("/"))
+        return self.base + "/" + path.lstrip("/")
 
     def _inside(self, full: str) -> bool:
         """A replayed tree must not lead outside itself through symlinks."""
         if self.base == "/":
             return True
-        real = os.path.realpath(full)
+        return self._within(os.path.realpath(full))
+
+    def _within(self, real: str) -> bool:
         return real == self._real_base or real.startswith(self._real_base + os.sep)
 
     def _problem(self, path: str, what: str) -> None:
@@ -112,28 +151,35 @@ class Root:
     # -- reads -----------------------------------------------------------------------------
     def read_bytes(self, path: str) -> bytes | None:
         full = self._full(path)
-        if not self._inside(full):
-            self._problem(path, "points outside the captured tree; ignored")
-            return None
         try:
-            with open(full, "rb", buffering=0) as f:
-                chunks: list[bytes] = []
-                size = 0
-                while size < MAX_READ:  # small reads: /proc/sys refuses huge buffers (ENOMEM)
-                    chunk = f.read(65536)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-                return b"".join(chunks)
+            fd = os.open(full, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except IsADirectoryError:
-            self._problem(path, "is a directory, expected a file")
         except PermissionError:
             self._problem(path, "permission denied")
+            return None
         except OSError as err:
             self._problem(path, f"read failed ({err.strerror or err})")
+            return None
+        try:
+            if self.base != "/" and not self._within(_real_path_of(fd, full)):
+                self._problem(path, "points outside the captured tree; ignored")
+                return None
+            chunks: list[bytes] = []
+            size = 0
+            while size < MAX_READ:  # small reads: /proc/sys refuses huge buffers (ENOMEM)
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            return b"".join(chunks)
+        except IsADirectoryError:
+            self._problem(path, "is a directory, expected a file")
+        except OSError as err:
+            self._problem(path, f"read failed ({err.strerror or err})")
+        finally:
+            os.close(fd)
         return None
 
     def read_text(self, path: str) -> str | None:
@@ -148,11 +194,17 @@ class Root:
 
     def listdir(self, path: str) -> list[str] | None:
         full = self._full(path)
-        if not self._inside(full):
-            self._problem(path, "points outside the captured tree; ignored")
-            return None
         try:
-            return sorted(os.listdir(full))
+            if self.base == "/":
+                return sorted(os.listdir(full))
+            fd = os.open(full, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                if not self._within(_real_path_of(fd, full)):
+                    self._problem(path, "points outside the captured tree; ignored")
+                    return None
+                return sorted(os.listdir(fd))
+            finally:
+                os.close(fd)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except PermissionError:
@@ -207,6 +259,8 @@ class Root:
             uid=st.st_uid,
             gid=st.st_gid,
             group=_group_name(st.st_gid),
+            readable=os.access(path, os.R_OK),
+            writable=os.access(path, os.W_OK),
         )
 
     def device_names(self, directory: str) -> list[str]:
@@ -244,6 +298,14 @@ class Root:
                     self._problem(path, "statvfs failed")
                     return None
                 probe = os.path.dirname(probe.rstrip("/")) or "/"
+
+
+def _real_path_of(fd: int, fallback: str) -> str:
+    """The resolved path of an open file: one readlink instead of realpath's lstat per part."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(fallback)
 
 
 def _group_name(gid: int) -> str | None:

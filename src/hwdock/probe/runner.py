@@ -8,23 +8,33 @@ argv that was not recorded is "not found" (127), as if the tool were not install
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import subprocess
 
 NOT_FOUND = 127
 DEFAULT_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
 class CommandResult:
-    argv: tuple[str, ...]
-    stdout: str = ""
-    stderr: str = ""
-    returncode: int = 0
-    timed_out: bool = False
+    """What one command answered (a plain class: this module loads on every replay)."""
+
+    __slots__ = ("argv", "returncode", "stderr", "stdout", "timed_out")
+
+    def __init__(
+        self,
+        argv: tuple[str, ...],
+        stdout: str = "",
+        stderr: str = "",
+        returncode: int = 0,
+        timed_out: bool = False,
+    ) -> None:
+        self.argv, self.stdout, self.stderr = argv, stdout, stderr
+        self.returncode, self.timed_out = returncode, timed_out
+
+    def __repr__(self) -> str:
+        return f"CommandResult({self.to_dict()!r})"
 
     @property
     def ok(self) -> bool:
@@ -71,6 +81,9 @@ class LiveRunner:
         self._env["LC_ALL"] = "C"
 
     def run(self, argv: list[str], timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
+        import shutil
+        import subprocess  # here, not at import: replaying a capture never runs anything
+
         key = tuple(argv)
         exe = shutil.which(argv[0], path=self._env.get("PATH"))
         if exe is None:
@@ -101,6 +114,8 @@ class LiveRunner:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
