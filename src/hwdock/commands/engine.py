@@ -158,6 +158,38 @@ def do_build(
     return execute_plan(engine, plan, opts, events, runlog)
 
 
+def build_logged(
+    plan: Plan,
+    base_dir: Path,
+    engine: ContainerEngine,
+    events: Events,
+    *,
+    network: str | None,
+    force: bool,
+    no_wait: bool,
+    no_cache: bool = False,
+) -> tuple[list[Any], RunLog]:
+    """`do_build` in a fresh run folder (closed afterwards); the results and the folder."""
+    from hwdock.engine.runlog import RunLog
+
+    runlog = RunLog()
+    try:
+        results = do_build(
+            plan,
+            base_dir,
+            engine,
+            events=events,
+            runlog=runlog,
+            network=network,
+            force=force,
+            wait=not no_wait,
+            no_cache=no_cache,
+        )
+    finally:
+        runlog.close()
+    return results, runlog
+
+
 def make_run_spec(
     plan: Plan | None,
     image: str | None,
@@ -315,7 +347,6 @@ def build(
 ) -> None:
     """`hwdock build`, whether typer or the fast path parsed the command line."""
     from hwdock.engine.detect import find_engine
-    from hwdock.engine.runlog import RunLog
 
     events = _events(json_out, verbose)
     try:
@@ -330,21 +361,16 @@ def build(
         if dry_run:
             _dry_run_build(plan, base, eng, network, no_cache, json_out, events)
             return
-        runlog = RunLog()
-        try:
-            results = do_build(
-                plan,
-                base,
-                eng,
-                events=events,
-                runlog=runlog,
-                network=network,
-                force=force,
-                wait=not no_wait,
-                no_cache=no_cache,
-            )
-        finally:
-            runlog.close()
+        results, runlog = build_logged(
+            plan,
+            base,
+            eng,
+            events,
+            network=network,
+            force=force,
+            no_wait=no_wait,
+            no_cache=no_cache,
+        )
         events.emit("done", images=[r.image for r in results], log=str(runlog.build_log))
     except Exception as err:
         _fail(events, err)
@@ -542,7 +568,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build (or pull) what the plan needs, then run it."""
         from hwdock.engine.detect import find_engine
-        from hwdock.engine.runlog import RunLog
 
         events = _events(json_out, False)
         try:
@@ -593,21 +618,7 @@ def register(app: typer.Typer) -> None:
                     events=events,
                 )
                 return
-            runlog = RunLog()
-            try:
-                do_build(
-                    plan,
-                    base,
-                    eng,
-                    events=events,
-                    runlog=runlog,
-                    network=network,
-                    force=force,
-                    wait=not no_wait,
-                    no_cache=False,
-                )
-            finally:
-                runlog.close()
+            build_logged(plan, base, eng, events, network=network, force=force, no_wait=no_wait)
             do_run(
                 eng,
                 spec,
