@@ -147,7 +147,7 @@ def main() -> None:
         )
         print(f"| ratio | **{md / mh:.1f}x** | | |")
         print(
-            f"python -c pass: {bare:.3f}s; hwdock start-up alone (`hwdock --version`): "
+            f"python -c pass: {bare:.3f}s; `hwdock --version` (through typer): "
             f"{startup:.3f}s; the context digest alone (in-process): {digest:.3f}s"
         )
     finally:
