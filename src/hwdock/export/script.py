@@ -79,7 +79,7 @@ def _step_lines(step: ImageStep, engine: str, via: DockerfileVia) -> list[str]:
         body = [_line(pull_argv(step.image, engine))]
     else:
         body = _build_lines(step, engine, via)
-        if step.needs_buildkit and engine == "docker":
+        if (step.needs_buildkit or step.secrets) and engine == "docker":  # secrets too
             at = 4 if body[0].startswith("hwdock_df=") else 0
             body[at] = f"DOCKER_BUILDKIT=1 {body[at]}"
     if step.skip_if_present:
