@@ -16,13 +16,16 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hwdock.engine import argv as argv_
 from hwdock.engine.argv import BuildMode
 from hwdock.engine.reference import fully_qualified, is_local_registry, parse_reference
 from hwdock.errors import ExitCode, HwdockError
 from hwdock.plan.model import ImageStep, RunSpec
+
+if TYPE_CHECKING:
+    from hwdock.engine.api import EngineAPI
 
 
 @dataclass
@@ -109,11 +112,11 @@ class ContainerEngine:
         out = self._call(["image", "inspect", ref])
         return self._inspect_result(out)
 
-    def _api(self) -> Any:
+    def _api(self) -> EngineAPI | None:
         """The Engine API on the daemon's local socket (Docker only), or None: the client."""
         if self.name != "docker" or getattr(self, "_api_off", False):
             return None
-        api = getattr(self, "_api_obj", None)
+        api: EngineAPI | None = getattr(self, "_api_obj", None)
         if api is None:
             from hwdock.engine.api import EngineAPI, docker_socket
 
