@@ -45,7 +45,8 @@ class Heredoc:
 
 
 _EMPTY: tuple = ()
-_NO_ATTRS: dict[str, bool] = {}
+_NO_ATTRS: dict[str, bool] = {}  # shared: attributes are never changed in place
+_JSON_ATTRS: dict[str, bool] = {"json": True}
 
 
 class Node:
@@ -216,7 +217,7 @@ class _State:
 
     def __init__(self) -> None:
         self.escape = "\\"
-        self.continuation = _continuation_regex("\\")
+        self.continuation = _CONTINUATION["\\"]
         self.directive_done = False
         self.directive_line = 0
         self.directives: dict[str, tuple[str, int]] = {}
@@ -225,7 +226,7 @@ class _State:
         if token not in ("`", "\\"):
             raise _ParseError(f"invalid escape token '{token}' does not match ` or \\")
         self.escape = token
-        self.continuation = _continuation_regex(token)
+        self.continuation = _CONTINUATION[token]
 
     def possible_directive(self, line: str) -> bool:
         self.directive_line += 1
@@ -255,69 +256,41 @@ def _continuation_regex(tok: str) -> re.Pattern[str]:
     return re.compile(rf"([^{e}]){e}[ \t]*\Z|^{e}[ \t]*\Z")
 
 
+_CONTINUATION = {tok: _continuation_regex(tok) for tok in ("\\", "`")}
+
+
 _SIMPLE_WS = re.compile(r"[\t\n\v\f\r ]+")
 _NOT_SIMPLE = re.compile(r"[^\x20-\x7e\t\n\v\f\r]|['\"\\`]").search
+
+
+def _words_regex(esc: str) -> re.Pattern[str]:
+    """One word of BuildKit's `parseWords`: quotes and escaped characters do not split it.
+
+    Group `d` (or `dq` inside double quotes) is set when the word ends in an escape token
+    at the very end of the text, which BuildKit drops."""
+    e = re.escape(esc)
+    sp = re.escape(GO_SPACES)
+    return re.compile(
+        rf"(?:[^{sp}'\"{e}]++|{e}(?P<d>\Z)|{e}.|'[^']*+'?"
+        rf"|\"(?:[^\"{e}]++|{e}(?P<dq>\Z)|{e}.)*+\"?)++",
+        re.S,
+    )
+
+
+_WORDS = {tok: _words_regex(tok).finditer for tok in ("\\", "`")}
 
 
 def _parse_words(rest: str, esc: str) -> list[str]:
     if _NOT_SIMPLE(rest) is None:
         return [w for w in _SIMPLE_WS.split(rest) if w]
     words: list[str] = []
-    phase = 0  # 0 spaces, 1 word, 2 quote
-    quote = ""
-    blank_ok = False
-    buf: list[str] = []
-    n = len(rest)
-    pos = 0
-    while pos <= n:
-        ch = rest[pos] if pos < n else ""
-        if phase == 0:
-            if pos == n:
-                break
-            if go_is_space(ch):
-                pos += 1
+    for m in _WORDS[esc](rest):
+        w = m.group()
+        if m.group("d") is not None or m.group("dq") is not None:
+            w = w[:-1]
+            if not w:
                 continue
-            phase = 1
-        if pos == n:
-            if blank_ok or buf:
-                words.append("".join(buf))
-            break
-        if phase == 1:
-            if go_is_space(ch):
-                phase = 0
-                if blank_ok or buf:
-                    words.append("".join(buf))
-                buf = []
-                blank_ok = False
-                pos += 1
-                continue
-            if ch in ("'", '"'):
-                quote = ch
-                blank_ok = True
-                phase = 2
-            if ch == esc:
-                if pos + 1 == n:
-                    pos += 1
-                    continue
-                buf.append(ch)
-                pos += 1
-                ch = rest[pos]
-            buf.append(ch)
-            pos += 1
-            continue
-        # phase 2: in quote
-        if ch == quote:
-            phase = 1
-        if ch == esc and quote != "'":
-            if pos + 1 == n:
-                phase = 1
-                pos += 1
-                continue
-            pos += 1
-            buf.append(ch)
-            ch = rest[pos]
-        buf.append(ch)
-        pos += 1
+        words.append(w)
     return words
 
 
@@ -386,26 +359,26 @@ _NOT_STRINGS = "when using JSON array syntax, arrays must be comprised of string
 
 def _maybe_json(rest: str) -> tuple[Node | None, dict[str, bool]]:
     if rest == "":
-        return None, {}
+        return None, _NO_ATTRS
     if not rest.lstrip(GO_SPACES).startswith("["):
-        return Node(value=rest), {}
+        return Node(value=rest), _NO_ATTRS
     try:
-        return _parse_json(rest), {"json": True}
+        return _parse_json(rest), _JSON_ATTRS
     except _NotStrings:
         raise _ParseError(_NOT_STRINGS) from None
     except ValueError:
-        return Node(value=rest), {}
+        return Node(value=rest), _NO_ATTRS
 
 
 def _maybe_json_list(rest: str) -> tuple[Node | None, dict[str, bool]]:
     if not rest.lstrip(GO_SPACES).startswith("["):
-        return _parse_ws_list(rest), {}
+        return _parse_ws_list(rest), _NO_ATTRS
     try:
-        return _parse_json(rest), {"json": True}
+        return _parse_json(rest), _JSON_ATTRS
     except _NotStrings:
         raise _ParseError(_NOT_STRINGS) from None
     except ValueError:
-        return _parse_ws_list(rest), {}
+        return _parse_ws_list(rest), _NO_ATTRS
 
 
 def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
@@ -417,7 +390,7 @@ def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
     while nxt < n and go_is_space(rest[nxt]):
         nxt += 1
     if sep == 0:
-        return None, {}
+        return None, _NO_ATTRS
     cmd, attrs = _maybe_json(rest[nxt:])
     return Node(value=rest[:sep], next=cmd), attrs
 
@@ -506,48 +479,98 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
     return "", words
 
 
+def _json_attrs(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    return _maybe_json(rest)
+
+
+def _json_list_attrs(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    return _maybe_json_list(rest)
+
+
+def _arg_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    words = _parse_words(rest, st.escape)
+    return (_chain(words) if words else None), _NO_ATTRS
+
+
+def _env_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    return _parse_name_val(rest, "ENV", st.escape), _NO_ATTRS
+
+
+def _label_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    return _parse_name_val(rest, "LABEL", st.escape), _NO_ATTRS
+
+
+def _ws_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    return _parse_ws_list(rest), _NO_ATTRS
+
+
+def _health_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    return _health(rest)
+
+
+def _one_word(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    return (Node(value=rest) if rest else None), _NO_ATTRS
+
+
+def _onbuild(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+    if rest == "":
+        return None, _NO_ATTRS
+    return Node(children=[_node_from_line(rest, st, [])]), _NO_ATTRS
+
+
+_DISPATCH = {
+    "add": _json_list_attrs,
+    "copy": _json_list_attrs,
+    "volume": _json_list_attrs,
+    "cmd": _json_attrs,
+    "entrypoint": _json_attrs,
+    "run": _json_attrs,
+    "shell": _json_attrs,
+    "arg": _arg_words,
+    "env": _env_words,
+    "label": _label_words,
+    "expose": _ws_words,
+    "from": _ws_words,
+    "healthcheck": _health_words,
+    "maintainer": _one_word,
+    "stopsignal": _one_word,
+    "user": _one_word,
+    "workdir": _one_word,
+    "onbuild": _onbuild,
+}
+
+
 def _dispatch(cmd: str, rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
-    c = cmd.lower()
-    esc = st.escape
-    if c in ("add", "copy", "volume"):
-        return _maybe_json_list(rest)
-    if c in ("cmd", "entrypoint", "run", "shell"):
-        return _maybe_json(rest)
-    if c == "arg":
-        words = _parse_words(rest, esc)
-        return (_chain(words) if words else None), {}
-    if c == "env":
-        return _parse_name_val(rest, "ENV", esc), {}
-    if c == "label":
-        return _parse_name_val(rest, "LABEL", esc), {}
-    if c in ("expose", "from"):
-        return _parse_ws_list(rest), {}
-    if c == "healthcheck":
-        return _health(rest)
-    if c in ("maintainer", "stopsignal", "user", "workdir"):
-        return (Node(value=rest) if rest else None), {}
-    if c == "onbuild":
-        if rest == "":
-            return None, {}
-        return Node(children=[_node_from_line(rest, st, [])]), {}
-    return Node(), {}  # unknown instruction: BuildKit's parser keeps it, empty
+    fn = _DISPATCH.get(cmd.lower())
+    if fn is None:
+        return Node(), _NO_ATTRS  # unknown instruction: BuildKit's parser keeps it, empty
+    return fn(rest, st)
 
 
 def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
-    parts = _WS_SPLIT.split(_go_trim_space(line), maxsplit=1)
-    flags: list[str] = []
-    args = ""
+    parts = _WS_SPLIT.split(line.strip(GO_SPACES), maxsplit=1)
+    cmd = parts[0]
     if len(parts) == 2:
-        args, flags = _extract_flags(parts[1], st.escape)
-    nxt, attrs = _dispatch(parts[0], _go_trim_space(args), st)
-    return Node(
-        value=parts[0],
-        next=nxt,
-        attributes=attrs,
-        original=line,
-        flags=flags,
-        prev_comment=tuple(comments),
-    )
+        args = parts[1]
+        if args.startswith("--") or args[:1] in GO_SPACES:
+            args, flags = _extract_flags(args, st.escape)
+            args = args.strip(GO_SPACES)
+        else:
+            flags = _EMPTY
+            if args[-1:] in GO_SPACES:
+                args = args.rstrip(GO_SPACES)
+    else:
+        args = ""
+        flags = _EMPTY
+    fn = _DISPATCH.get(cmd.lower())
+    if fn is None:
+        nxt, attrs = Node(), _NO_ATTRS  # unknown instruction: BuildKit's parser keeps it, empty
+    else:
+        nxt, attrs = fn(args, st)
+    node = Node(cmd, nxt, _EMPTY, _EMPTY, attrs, line, flags)
+    if comments:
+        node.prev_comment = tuple(comments)
+    return node
 
 
 def _can_contain_heredoc(node: Node) -> bool:

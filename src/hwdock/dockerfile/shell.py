@@ -121,13 +121,15 @@ class _NoWords(_Words):
 
 
 _NO_WORDS = _NoWords()
-_PLAIN = re.compile(r"[$'\"<]").search
+# `<` is not special here: `possible_heredoc` gives back what it read, and only word
+# splitting (process_words) treats `<<` apart.
+_PLAIN = re.compile(r"[$'\"]").search
 _ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match
 
 
 # Words whose only specials are $NAME / ${NAME} (ASCII): expanded by one regex pass.
 _SIMPLE_WORD = re.compile(
-    r"(?:[^$'\"\\<`]|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])|\$\{[A-Za-z_][A-Za-z0-9_]*\})*\Z"
+    r"(?:[^$'\"\\`]|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])|\$\{[A-Za-z_][A-Za-z0-9_]*\})*\Z"
 ).match
 _SIMPLE_VAR = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 
