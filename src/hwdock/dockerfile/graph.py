@@ -11,7 +11,13 @@ from collections.abc import Callable, Mapping
 
 from hwdock.dockerfile import args as known
 from hwdock.dockerfile.checks import finding, is_secret_name
-from hwdock.dockerfile.features import features_of, mount_fields, split_flag
+from hwdock.dockerfile.features import (
+    FEATURES,
+    features_of,
+    mount_feature,
+    mount_fields,
+    split_flag,
+)
 from hwdock.dockerfile.imageref import InvalidReference, parse_image_ref
 from hwdock.dockerfile.model import (
     ArchArg,
@@ -586,10 +592,32 @@ def _dispatch_stage(
     env = st.env
     findings = ctx.findings
     unknown_env = st.inherits_unknown_env
+    idx = st.index
     for n in body:
         cmd = n.value.lower()
         line = n.start_line
-        features.extend(features_of(n, st.index))
+        if cmd == "run":
+            # features and --mount=from dependencies in one pass over the flags
+            if n.heredocs:
+                features.append(Feature("heredoc", line, FEATURES["heredoc"], idx))
+            for flag in n.flags:
+                fname, fval = split_flag(flag)
+                if fname == "mount" and fval is not None:
+                    fields = mount_fields(fval)
+                    features.append(mount_feature(fields, line, idx))
+                    r = ctx.expand(fval, env, line, fatal=False)
+                    if r is not None and r.result != fval:
+                        fields = mount_fields(r.result)
+                    src = fields.get("from")
+                    if src:
+                        _dep_from(
+                            ctx, st, "mount", src, line, names, n_stages, expand=False, env=env
+                        )
+                elif fname in ("network", "security"):
+                    features.append(Feature(f"run-{fname}", line, FEATURES[f"run-{fname}"], idx))
+            continue
+        if n.flags or n.heredocs or cmd == "onbuild":
+            features.extend(features_of(n, idx))
         if cmd == "arg":
             for word in n.args:
                 key, default = _split_kv(word)
@@ -614,7 +642,11 @@ def _dispatch_stage(
                     av = ArgValue(key, value, "default", line, default, deps)
                     if r is not None:
                         _undefined(ctx, r.unmatched, env, unknown_env, line)
-                        base_env = unknown_env and _depends(ctx, default, env, r.result)
+                        base_env = (
+                            bool(r.unmatched)
+                            and unknown_env
+                            and _depends(ctx, default, env, r.result)
+                        )
                 elif key in global_env:
                     src = "global" if key not in _BUILTIN_NAMES else "builtin"
                     av = ArgValue(key, global_env[key], src, line)  # type: ignore[arg-type]
@@ -634,7 +666,7 @@ def _dispatch_stage(
                 if rk is None or rv is None:
                     continue
                 unmatched |= rk.unmatched | rv.unmatched
-                dep = unknown_env and _depends(ctx, a[k + 1], env, rv.result)
+                dep = bool(rv.unmatched) and unknown_env and _depends(ctx, a[k + 1], env, rv.result)
                 pairs.append((rk.result, rv.result, dep))
             _undefined(ctx, unmatched, env, unknown_env, line)
             for k, v, base_env in pairs:
@@ -658,17 +690,6 @@ def _dispatch_stage(
                 fname, fval = split_flag(flag)
                 if fname == "from" and fval is not None:
                     _dep_from(ctx, st, "copy", fval, line, names, n_stages, expand=False, env=env)
-        elif cmd == "run":
-            for flag in n.flags:
-                fname, fval = split_flag(flag)
-                if fname == "mount" and fval is not None:
-                    r = ctx.expand(fval, env, line, fatal=False)
-                    fields = mount_fields(r.result if r is not None else fval)
-                    src = fields.get("from")
-                    if src:
-                        _dep_from(
-                            ctx, st, "mount", src, line, names, n_stages, expand=False, env=env
-                        )
         elif cmd in ("cmd", "entrypoint") and n.next is not None and not n.is_json:
             findings.append(
                 finding(
