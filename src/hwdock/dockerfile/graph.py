@@ -93,24 +93,30 @@ _PROXY_ARGS = frozenset(
 
 
 def _builtins(
-    target_p: Platform, build_p: Platform, target_name: str, overrides: Mapping[str, str]
+    target_p: Platform,
+    build_p: Platform,
+    target_name: str,
+    overrides: Mapping[str, str],
+    target_s: str,
+    build_s: str,
 ) -> dict[str, str]:
     vals = {
-        "BUILDPLATFORM": str(build_p),
+        "BUILDPLATFORM": build_s,
         "BUILDOS": build_p.os,
         "BUILDOSVERSION": "",
         "BUILDARCH": build_p.arch,
         "BUILDVARIANT": build_p.variant,
-        "TARGETPLATFORM": str(target_p),
+        "TARGETPLATFORM": target_s,
         "TARGETOS": target_p.os,
         "TARGETOSVERSION": "",
         "TARGETARCH": target_p.arch,
         "TARGETVARIANT": target_p.variant,
         "TARGETSTAGE": target_name or "default",
     }
-    for k in vals:
-        if k in overrides:
-            vals[k] = overrides[k]
+    if overrides:
+        for k in vals:
+            if k in overrides:
+                vals[k] = overrides[k]
     return vals
 
 
@@ -302,7 +308,8 @@ def analyze(
     if not target:
         target_name = parsed_from[-1][1] or ""
 
-    builtins = _builtins(target_p, build_p, target_name, build_args)
+    target_s, build_s = str(target_p), str(build_p)
+    builtins = _builtins(target_p, build_p, target_name, build_args, target_s, build_s)
     builtin_keys = set(builtins)
 
     # global (meta) ARGs
@@ -383,6 +390,7 @@ def analyze(
         _note_known(key, av.value, av.source, av.line, None, False, arch_args, toolkits)
 
     used_build_args: set[str] = set()
+    familiar: dict[str, str] = {}  # normalized -> familiar, for the external images
     for i, ((fn, body), (base_raw, name, plat_raw)) in enumerate(
         zip(stage_nodes, parsed_from, strict=True)
     ):
@@ -433,6 +441,7 @@ def analyze(
             try:
                 ref = parse_image_ref(resolved)
                 base.normalized, base.familiar = ref.normalized, ref.familiar
+                familiar[base.normalized] = base.familiar
                 tk = known.toolkit_from_image(ref, line)
                 if tk is not None:
                     toolkits.append(tk)
@@ -492,7 +501,7 @@ def analyze(
         s.used = s.index in used
     arch_args = [a for a in arch_args if a.stage is None or a.stage in used]
 
-    images = _external_images(stages, image_exists, base_recipes)
+    images = _external_images(stages, image_exists, base_recipes, familiar)
     unused = sorted(
         k
         for k in build_args
@@ -511,8 +520,8 @@ def analyze(
         path=path,
         stages=stages,
         target=target_idx,
-        target_platform=str(target_p),
-        build_platform=str(build_p),
+        target_platform=target_s,
+        build_platform=build_s,
         global_args=global_args,
         build_args=build_args,
         features=features,
@@ -789,6 +798,8 @@ def _dep_from(
 
 
 def _check_cycles(stages: list[Stage], path: str) -> None:
+    if all(d.stage is None or d.stage < s.index for s in stages for d in s.dependencies):
+        return  # every edge points to an earlier stage: no cycle possible
     state: dict[int, int] = {}
 
     def visit(i: int) -> None:
@@ -828,8 +839,10 @@ def _external_images(
     stages: list[Stage],
     image_exists: Callable[[str], bool] | None,
     base_recipes: Mapping[str, tuple[str, str]] | None,
+    familiar_of: Mapping[str, str] | None = None,
 ) -> list[ExternalImage]:
     out: dict[str, ExternalImage] = {}
+    familiar_of = familiar_of or {}
     for s in stages:
         if not s.used:
             continue
@@ -838,11 +851,13 @@ def _external_images(
                 continue
             img = out.get(d.image)
             if img is None:
-                familiar = parse_image_ref(d.image).familiar
+                familiar = familiar_of.get(d.image) or parse_image_ref(d.image).familiar
                 img = out[d.image] = ExternalImage(ref=d.image, familiar=familiar, status="unknown")
             if s.index not in img.stages:
                 img.stages.append(s.index)
             img.lines.append(d.line)
+    if image_exists is None and not base_recipes:
+        return list(out.values())
     for img in out.values():
         recipe = (base_recipes or {}).get(img.ref)
         if recipe is not None:

@@ -622,12 +622,13 @@ def _heredocs_from_line(line: str) -> list[Heredoc]:
 # ---------------------------------------------------------------- main loop
 
 
-def _split_lines(text: str) -> list[str]:
-    parts = text.split("\n")
-    lines = [p + "\n" for p in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
+def _split_lines(text: str) -> tuple[list[str], bool]:
+    """The lines without their `\\n`, and whether the last one had one."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+        return lines, True
+    return lines, False
 
 
 def _is_comment(line: str) -> bool:
@@ -643,17 +644,19 @@ def decode(data: bytes | str) -> str:
 def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     """Parse a Dockerfile as BuildKit's parser does; raises InputError with file:line."""
     text = decode(data)
-    lines = _split_lines(text)
-    long_lines = (i for i, raw in enumerate(lines) if len(raw) * 4 > MAX_LINE_BYTES)
-    for i in long_lines:
-        raw = lines[i]
-        if len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
-            raise InputError(
-                f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
-                path=path,
-                line=i + 1,
-                hint="BuildKit refuses lines over 64 KiB; split the instruction with '\\'",
-            )
+    lines, last_nl = _split_lines(text)
+    if len(text) * 4 > MAX_LINE_BYTES:  # only then can a line be over the limit
+        for i, raw in enumerate(lines):
+            if (len(raw) + 1) * 4 <= MAX_LINE_BYTES:
+                continue
+            nl = 1 if i < len(lines) - 1 or last_nl else 0
+            if len(raw.encode("utf-8", "surrogateescape")) + nl > MAX_LINE_BYTES:
+                raise InputError(
+                    f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
+                    path=path,
+                    line=i + 1,
+                    hint="BuildKit refuses lines over 64 KiB; split the instruction with '\\'",
+                )
     st = _State()
     children: list[Node] = []
     warnings: list[Warning] = []
@@ -667,7 +670,7 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
         while idx < total:
             raw = lines[idx]
             idx += 1
-            line = raw.rstrip("\r\n").lstrip(GO_SPACES)
+            line = raw.rstrip("\r").lstrip(GO_SPACES)
             is_comment = line.startswith("#")
             if is_comment:
                 comment = line[1:].strip(GO_SPACES)
@@ -700,7 +703,7 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
             while not end_of_line and idx < total:
                 raw = lines[idx]
                 idx += 1
-                cont = raw.rstrip("\r\n")
+                cont = raw.rstrip("\r")
                 if not st.directive_done:
                     try:
                         st.possible_directive(cont)
@@ -744,13 +747,15 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                         body = lines[idx]
                         idx += 1
                         current += 1
-                        cand = body.rstrip("\r\n")
+                        cand = body.rstrip("\r")
                         if doc.chomp:
                             cand = cand.lstrip("\t")
                         if cand == doc.name:
                             terminated = True
                             break
                         content.append(body)
+                        if idx < total or last_nl:
+                            content.append("\n")
                     if not terminated:
                         raise InputError(
                             f"unterminated heredoc {doc.name!r} (no line {doc.name!r} "
