@@ -134,6 +134,35 @@ _SIMPLE_WORD = re.compile(
 _SIMPLE_VAR = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 
 
+# Also with quotes: '...' (anything but '), "..." (no $, escape or backquote inside).
+_QUOTED_WORD = re.compile(
+    r"(?:[^$'\"\\`]|'[^']*'|\"[^\"$\\`]*\"|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])"
+    r"|\$\{[A-Za-z_][A-Za-z0-9_]*\})*\Z"
+).match
+_QUOTED_PART = re.compile(
+    r"'([^']*)'|\"([^\"]*)\"|\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})"
+)
+
+
+def _quoted_expand(word: str, env: Mapping[str, str]) -> WordResult:
+    matched: set[str] = set()
+    unmatched: set[str] = set()
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(3) or m.group(4)
+        if name is None:
+            q = m.group(1)
+            return q if q is not None else m.group(2)
+        v = env.get(name)
+        if v is None:
+            unmatched.add(name)
+            return ""
+        matched.add(name)
+        return v
+
+    return WordResult(_QUOTED_PART.sub(one, word), [], matched, unmatched)
+
+
 def _simple_expand(word: str, env: Mapping[str, str]) -> WordResult:
     matched: set[str] = set()
     unmatched: set[str] = set()
@@ -167,13 +196,17 @@ class Lex:
         self.raw_escapes = raw_escapes
         self.skip_process_quotes = skip_process_quotes
         self.skip_unset_env = skip_unset_env
+        self._plain_quotes = not raw_quotes and not skip_process_quotes
 
     def process_word(self, word: str, env: Mapping[str, str]) -> WordResult:
         """Expand `word` (no splitting); raises ShellError."""
         if _PLAIN(word) is None and (self.escape_token not in word):
             return WordResult(word, [])  # nothing to expand, quote or escape
-        if not self.skip_unset_env and word.isascii() and _SIMPLE_WORD(word) is not None:
-            return _simple_expand(word, env)
+        if not self.skip_unset_env and word.isascii():
+            if _SIMPLE_WORD(word) is not None:
+                return _simple_expand(word, env)
+            if self._plain_quotes and _QUOTED_WORD(word) is not None:
+                return _quoted_expand(word, env)
         return _Word(self, word, env, words=False).run()
 
     def process_words(self, word: str, env: Mapping[str, str]) -> list[str]:
