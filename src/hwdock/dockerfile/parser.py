@@ -661,83 +661,81 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     children: list[Node] = []
     warnings: list[Warning] = []
     comments: list[str] = []
-    current = 0
     total = len(lines)
-    idx = 0
-    start_line = -1
-    end_line = 0
+    idx = 0  # lines consumed so far: the 1-based number of the line just read
+    esc = st.escape
+    search = st.continuation.search
     try:
         while idx < total:
-            raw = lines[idx]
+            line = lines[idx].rstrip("\r").lstrip(GO_SPACES)
             idx += 1
-            line = raw.rstrip("\r").lstrip(GO_SPACES)
-            is_comment = line.startswith("#")
-            if is_comment:
+            if not st.directive_done:
+                is_comment = line.startswith("#")
+                if is_comment:
+                    comment = line[1:].strip(GO_SPACES)
+                    if comment == "":
+                        comments = []
+                    else:
+                        comments.append(comment)
+                try:
+                    directive = st.possible_directive(line)
+                except _ParseError as err:
+                    raise InputError(str(err), path=path, line=idx) from None
+                if directive and comments:
+                    comments.pop()
+                esc = st.escape
+                search = st.continuation.search
+                if is_comment:
+                    continue
+            elif line.startswith("#"):
                 comment = line[1:].strip(GO_SPACES)
                 if comment == "":
                     comments = []
                 else:
                     comments.append(comment)
-            if not st.directive_done:
-                try:
-                    directive = st.possible_directive(line)
-                except _ParseError as err:
-                    raise InputError(str(err), path=path, line=current + 1) from None
-                if directive and comments:
-                    comments.pop()
-            if is_comment:
-                line = ""
-            current += 1
-            first = current
-            esc = st.escape
-            m = st.continuation.search(line) if esc in line else None
-            if m is None:
-                if line == "":
-                    continue
-                end_of_line = True
-            else:
-                line = line[: m.start()] + (m.group(1) or "")
-                end_of_line = False
-            buf = [line]
-            empty_continuation = False
-            while not end_of_line and idx < total:
-                raw = lines[idx]
-                idx += 1
-                cont = raw.rstrip("\r")
-                if not st.directive_done:
-                    try:
-                        st.possible_directive(cont)
-                    except _ParseError as err:
-                        raise InputError(str(err), path=path, line=current) from None
-                current += 1
-                lstripped = cont.lstrip(GO_SPACES)
-                if lstripped.startswith("#"):
-                    continue
-                if lstripped == "":
-                    empty_continuation = True
-                    continue
-                mc = st.continuation.search(cont) if esc in cont else None
-                if mc is not None:
-                    cont = cont[: mc.start()] + (mc.group(1) or "")
-                else:
-                    end_of_line = True
-                buf.append(cont)
-            joined = "".join(buf)
-            if empty_continuation:
-                warnings.append(
-                    Warning(
-                        "empty continuation line found in: " + joined,
-                        current,
-                        "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+                continue
+            if not line:
+                continue
+            first = idx
+            m = search(line) if esc in line else None
+            if m is not None:
+                buf = [line[: m.start()] + (m.group(1) or "")]
+                empty_continuation = False
+                while idx < total:
+                    cont = lines[idx].rstrip("\r")
+                    idx += 1
+                    if not st.directive_done:
+                        try:
+                            st.possible_directive(cont)
+                        except _ParseError as err:
+                            raise InputError(str(err), path=path, line=idx - 1) from None
+                    lstripped = cont.lstrip(GO_SPACES)
+                    if lstripped.startswith("#"):
+                        continue
+                    if lstripped == "":
+                        empty_continuation = True
+                        continue
+                    mc = search(cont) if esc in cont else None
+                    if mc is None:
+                        buf.append(cont)
+                        break
+                    buf.append(cont[: mc.start()] + (mc.group(1) or ""))
+                line = "".join(buf)
+                if empty_continuation:
+                    warnings.append(
+                        Warning(
+                            "empty continuation line found in: " + line,
+                            idx,
+                            "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+                        )
                     )
-                )
             try:
-                node = _node_from_line(joined, st, comments)
+                node = _node_from_line(line, st, comments)
             except (_ParseError, ShellError) as err:
                 raise InputError(str(err), path=path, line=first) from None
-            if "<<" in joined and _can_contain_heredoc(node):
+            if "<<" in line and _can_contain_heredoc(node):
                 try:
-                    docs = _heredocs_from_line(joined)
+                    docs = _heredocs_from_line(line)
                 except (_ParseError, ShellError) as err:
                     raise InputError(str(err), path=path, line=first) from None
                 for doc in docs:
@@ -746,7 +744,6 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                     while idx < total:
                         body = lines[idx]
                         idx += 1
-                        current += 1
                         cand = body.rstrip("\r")
                         if doc.chomp:
                             cand = cand.lstrip("\t")
@@ -766,19 +763,20 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                         )
                     doc.content = "".join(content)
                     node.heredocs = [*node.heredocs, doc]
-            node.start_line, node.end_line = first, current
-            if start_line < 0:
-                start_line = first
-            end_line = current
+            node.start_line = first
+            node.end_line = idx
             children.append(node)
-            comments = []
+            if comments:
+                comments = []
     except RecursionError:
-        raise InputError("instruction nested too deeply", path=path, line=current) from None
-    if start_line < 0:
+        raise InputError("instruction nested too deeply", path=path, line=idx) from None
+    if not children:
         raise InputError(
             "file with no instructions",
             path=path,
-            line=current,
+            line=idx,
             hint="a Dockerfile needs at least a FROM instruction",
         )
+    start_line = children[0].start_line
+    end_line = children[-1].end_line
     return Result(children, st.escape, warnings, st.directives, start_line, end_line, path)
