@@ -205,8 +205,14 @@ def analyze(
     host_machine: str = "x86_64",
     image_exists: Callable[[str], bool] | None = None,
     base_recipes: Mapping[str, tuple[str, str]] | None = None,
+    checks: bool = True,
 ) -> BuildGraph:
-    """Read a Dockerfile exactly as BuildKit would build it. See docs/architecture.md."""
+    """Read a Dockerfile exactly as BuildKit would build it. See docs/architecture.md.
+
+    `checks=False` resolves only: stages, base images (expanded and normalised), per-stage
+    ARG/ENV/LABEL values, stage dependencies and `--target` pruning, with the same errors;
+    `findings`, `features`, `arch_args`, `toolkits` and `images` then come back empty.
+    """
     build_args = dict(build_args or {})
     result = parse(text, path)
     nodes = result.children
@@ -342,7 +348,7 @@ def analyze(
     global_env, global_args = meta_args(build_args)
     declared_globals = set(global_args)
 
-    for n in meta_nodes:
+    for n in meta_nodes if checks else ():
         for word in n.args:
             key, _ = _split_kv(word)
             if is_secret_name(key):
@@ -355,13 +361,18 @@ def analyze(
                 )
 
     # InvalidDefaultArgInFrom: the FROM values with defaults only
-    try:
-        default_env, _ = meta_args({})
-    except InputError:
-        default_env = global_env
+    if not checks or not any(k in build_args for k in global_args):
+        default_env = global_env  # no build-arg overrides a global ARG: the same values
+    else:
+        try:
+            default_env, _ = meta_args({})
+        except InputError:
+            default_env = global_env
     for (base_raw, _, _), (fn, _) in zip(parsed_from, stage_nodes, strict=True):
+        if not checks or "$" not in base_raw:
+            continue  # without a variable, the stage loop below expands (or refuses) it
         r = ctx.expand(base_raw, default_env, fn.start_line, fatal=False)
-        if r is None or "$" not in base_raw:
+        if r is None:
             continue
         low = r.result.lower()
         if low in names or low == "scratch":
@@ -381,12 +392,12 @@ def analyze(
     # stages
     stages: list[Stage] = []
     features: list[Feature] = []
-    if "syntax" in result.directives:
+    if checks and "syntax" in result.directives:
         value, line = result.directives["syntax"]
         features.append(Feature("syntax-directive", line, f"# syntax={value}", None))
     arch_args: list[ArchArg] = []
     toolkits: list[Toolkit] = []
-    for key, av in global_args.items():
+    for key, av in global_args.items() if checks else ():
         _note_known(key, av.value, av.source, av.line, None, False, arch_args, toolkits)
 
     used_build_args: set[str] = set()
@@ -399,7 +410,7 @@ def analyze(
         res = ctx.expand(base_raw, global_env, line)
         resolved = res.result
         used_build_args.update(k for k in res.matched if k in build_args)
-        for var in sorted(res.unmatched):
+        for var in sorted(res.unmatched) if checks else ():
             if var not in declared_globals and var not in builtin_keys:
                 findings.append(
                     finding(
@@ -442,7 +453,7 @@ def analyze(
                 ref = parse_image_ref(resolved)
                 base.normalized, base.familiar = ref.normalized, ref.familiar
                 familiar[base.normalized] = base.familiar
-                tk = known.toolkit_from_image(ref, line)
+                tk = known.toolkit_from_image(ref, line) if checks else None
                 if tk is not None:
                     toolkits.append(tk)
             except InvalidReference as err:
@@ -471,7 +482,8 @@ def analyze(
             else Dependency("from", base_raw, line)
         )
         del dep_ref
-        features.extend(features_of(fn, i))
+        if checks and fn.flags:
+            features.extend(features_of(fn, i))
         triggers: list[Node] = []
         if parent is not None:
             # the parent's ONBUILD triggers run first in this stage (not further down)
@@ -492,6 +504,7 @@ def analyze(
             arch_args,
             toolkits,
             used_build_args,
+            checks,
         )
         stages.append(st)
 
@@ -501,7 +514,9 @@ def analyze(
         s.used = s.index in used
     arch_args = [a for a in arch_args if a.stage is None or a.stage in used]
 
-    images = _external_images(stages, image_exists, base_recipes, familiar)
+    images = _external_images(stages, image_exists, base_recipes, familiar) if checks else []
+    if not checks:
+        findings.clear()
     unused = sorted(
         k
         for k in build_args
@@ -597,6 +612,7 @@ def _dispatch_stage(
     arch_args: list[ArchArg],
     toolkits: list[Toolkit],
     used_build_args: set[str],
+    checks: bool = True,
 ) -> None:
     env = st.env
     findings = ctx.findings
@@ -607,6 +623,18 @@ def _dispatch_stage(
         line = n.start_line
         if cmd == "run":
             # features and --mount=from dependencies in one pass over the flags
+            if not checks:
+                for flag in n.flags:
+                    fname, fval = split_flag(flag)
+                    if fname == "mount" and fval is not None:
+                        r = ctx.expand(fval, env, line, fatal=False)
+                        value = r.result if r is not None else fval
+                        src = mount_fields(value).get("from") if "from" in value.lower() else None
+                        if src:
+                            _dep_from(
+                                ctx, st, "mount", src, line, names, n_stages, expand=False, env=env
+                            )
+                continue
             if n.heredocs:
                 features.append(Feature("heredoc", line, FEATURES["heredoc"], idx))
             for flag in n.flags:
@@ -625,14 +653,14 @@ def _dispatch_stage(
                 elif fname in ("network", "security"):
                     features.append(Feature(f"run-{fname}", line, FEATURES[f"run-{fname}"], idx))
             continue
-        if n.flags or n.heredocs or cmd == "onbuild":
+        if checks and (n.flags or n.heredocs or cmd == "onbuild"):
             features.extend(features_of(n, idx))
         if cmd == "arg":
             for word in n.args:
                 key, default = _split_kv(word)
                 if not key:
                     raise InputError("ARG names can not be blank", path=ctx.path, line=line)
-                if is_secret_name(key):
+                if checks and is_secret_name(key):
                     findings.append(
                         finding(
                             "SecretsUsedInArgOrEnv",
@@ -649,7 +677,7 @@ def _dispatch_stage(
                     value = r.result if r is not None else None
                     deps = sorted(r.matched - {key}) if r is not None else []
                     av = ArgValue(key, value, "default", line, default, deps)
-                    if r is not None:
+                    if checks and r is not None:
                         _undefined(ctx, r.unmatched, env, unknown_env, line)
                         base_env = (
                             bool(r.unmatched)
@@ -664,7 +692,10 @@ def _dispatch_stage(
                 if av.value is not None:
                     env[key] = av.value
                 st.args[key] = av
-                _note_known(key, av.value, av.source, line, st.index, base_env, arch_args, toolkits)
+                if checks:
+                    _note_known(
+                        key, av.value, av.source, line, st.index, base_env, arch_args, toolkits
+                    )
         elif cmd in ("env", "label"):
             pairs: list[tuple[str, str, bool]] = []
             a = n.args
@@ -675,12 +706,18 @@ def _dispatch_stage(
                 if rk is None or rv is None:
                     continue
                 unmatched |= rk.unmatched | rv.unmatched
-                dep = bool(rv.unmatched) and unknown_env and _depends(ctx, a[k + 1], env, rv.result)
+                dep = (
+                    checks
+                    and bool(rv.unmatched)
+                    and unknown_env
+                    and _depends(ctx, a[k + 1], env, rv.result)
+                )
                 pairs.append((rk.result, rv.result, dep))
-            _undefined(ctx, unmatched, env, unknown_env, line)
+            if checks:
+                _undefined(ctx, unmatched, env, unknown_env, line)
             for k, v, base_env in pairs:
                 if cmd == "env":
-                    if is_secret_name(k):
+                    if checks and is_secret_name(k):
                         findings.append(
                             finding(
                                 "SecretsUsedInArgOrEnv",
@@ -691,7 +728,8 @@ def _dispatch_stage(
                         )
                     env[k] = v
                     st.config_env[k] = v
-                    _note_known(k, v, "env", line, st.index, base_env, arch_args, toolkits)
+                    if checks:
+                        _note_known(k, v, "env", line, st.index, base_env, arch_args, toolkits)
                 else:
                     st.labels[k] = v
         elif cmd in ("copy", "add"):
@@ -699,6 +737,8 @@ def _dispatch_stage(
                 fname, fval = split_flag(flag)
                 if fname == "from" and fval is not None:
                     _dep_from(ctx, st, "copy", fval, line, names, n_stages, expand=False, env=env)
+        elif not checks:
+            continue
         elif cmd in ("cmd", "entrypoint") and n.next is not None and not n.is_json:
             findings.append(
                 finding(
