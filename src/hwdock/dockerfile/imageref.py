@@ -89,17 +89,20 @@ def parse_image_ref(ref: str) -> ImageRef:
     """Parse and normalise `ref` as `docker build` does for FROM; raises InvalidReference."""
     if not ref:
         raise InvalidReference("invalid reference format: empty")
-    if _HEX64.match(ref):
+    if len(ref) == 64 and _HEX64.match(ref):
         raise InvalidReference(
             f"invalid repository name ({ref}), cannot specify 64-byte hexadecimal strings"
         )
     domain, rest = _split_domain(ref)
-    repo_end = len(rest)
-    for sep in (":", "@"):
-        j = rest.find(sep)
-        if j >= 0:
-            repo_end = min(repo_end, j)
-    if rest[:repo_end].lower() != rest[:repo_end]:
+    repo = rest
+    if ":" in rest or "@" in rest:
+        repo_end = len(rest)
+        for sep in (":", "@"):
+            j = rest.find(sep)
+            if j >= 0:
+                repo_end = min(repo_end, j)
+        repo = rest[:repo_end]
+    if repo.lower() != repo:
         raise InvalidReference(
             f"invalid reference format: repository name ({rest}) must be lowercase"
         )

@@ -31,6 +31,12 @@ class Platform:
     variant: str = ""
 
     def __str__(self) -> str:
+        if self.os and self.arch:
+            return (
+                f"{self.os}/{self.arch}/{self.variant}"
+                if self.variant
+                else f"{self.os}/{self.arch}"
+            )
         return "/".join(p for p in (self.os, self.arch, self.variant) if p)
 
 
