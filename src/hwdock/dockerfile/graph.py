@@ -180,11 +180,11 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
                 raise InputError(
                     f"unknown instruction: {child.value[:40]}", path=path, line=n.start_line
                 )
-        if cmd in ("env", "label") and n.next is None:
+        if cmd in ("env", "label") and not n.has_next:
             raise InputError(
                 f"{cmd.upper()} requires at least one argument", path=path, line=n.start_line
             )
-        if cmd == "arg" and n.next is None:
+        if cmd == "arg" and not n.has_next:
             raise InputError("ARG requires at least one argument", path=path, line=n.start_line)
     if not seen_from:
         raise InputError(
@@ -739,7 +739,7 @@ def _dispatch_stage(
                     _dep_from(ctx, st, "copy", fval, line, names, n_stages, expand=False, env=env)
         elif not checks:
             continue
-        elif cmd in ("cmd", "entrypoint") and n.next is not None and not n.is_json:
+        elif cmd in ("cmd", "entrypoint") and n.has_next and not n.is_json:
             findings.append(
                 finding(
                     "JSONArgsRecommended",

@@ -15,7 +15,6 @@ Errors are `InputError`s naming file:line.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -57,12 +56,13 @@ class Node:
     """
 
     __slots__ = (
+        "_next",
+        "_words",
         "attributes",
         "children",
         "end_line",
         "flags",
         "heredocs",
-        "next",
         "original",
         "prev_comment",
         "start_line",
@@ -83,7 +83,8 @@ class Node:
         prev_comment: list[str] | tuple = _EMPTY,
     ):
         self.value = value
-        self.next = next
+        self._next = next
+        self._words: list[str] | None = None  # arguments not yet made into a `next` chain
         self.children = children
         self.heredocs = heredocs
         self.attributes = attributes
@@ -97,8 +98,32 @@ class Node:
         return f"Node({self.dump()!r}, lines {self.start_line}-{self.end_line})"
 
     @property
+    def next(self) -> Node | None:
+        """The first argument node; argument chains are built on first use."""
+        words = self._words
+        if words is not None:
+            self._words = None
+            head: Node | None = None
+            for v in reversed(words):
+                head = Node(v, head)
+            self._next = head
+        return self._next
+
+    @next.setter
+    def next(self, node: Node | None) -> None:
+        self._words = None
+        self._next = node
+
+    @property
+    def has_next(self) -> bool:
+        """Whether there is an argument (without building the chain)."""
+        return self._words is not None or self._next is not None
+
+    @property
     def args(self) -> list[str]:
         """The argument values along the `next` chain."""
+        if self._words is not None:
+            return list(self._words)
         out: list[str] = []
         n = self.next
         while n is not None:
@@ -294,10 +319,6 @@ def _parse_words(rest: str, esc: str) -> list[str]:
     return words
 
 
-def _kv(key: str, value: str, sep: str) -> Node:
-    return Node(value=key, next=Node(value=value, next=Node(value=sep)))
-
-
 def _chain(values: list[str]) -> Node | None:
     head: Node | None = None
     for v in reversed(values):
@@ -305,7 +326,13 @@ def _chain(values: list[str]) -> Node | None:
     return head
 
 
-def _parse_name_val(rest: str, key: str, esc: str) -> Node | None:
+# Handlers give the arguments as a list of words (made into a `next` chain on first use) or,
+# for nested forms (HEALTHCHECK, ONBUILD), as a Node.
+_Next = Node | list[str] | None
+
+
+def _parse_name_val(rest: str, key: str, esc: str) -> list[str] | None:
+    """`key value` or `k=v k2=v2 ...` as BuildKit's flat chain: key, value, separator, ..."""
     words = _parse_words(rest, esc)
     if not words:
         return None
@@ -313,25 +340,22 @@ def _parse_name_val(rest: str, key: str, esc: str) -> Node | None:
         parts = _WS_SPLIT.split(rest, maxsplit=1)
         if len(parts) < 2:
             raise _ParseError(f"{key} must have two arguments")
-        return _kv(parts[0], parts[1], "")
-    nodes: list[Node] = []
+        return [parts[0], parts[1], ""]
+    out: list[str] = []
     for w in words:
-        if "=" not in w:
+        k, eq, v = w.partition("=")
+        if not eq:
             raise _ParseError(
                 f"Syntax error - can't find = in {go_quote(w)}. Must be of the form: name=value"
             )
-        k, _, v = w.partition("=")
-        nodes.append(_kv(k, v, "="))
-    for a, b in itertools.pairwise(nodes):
-        assert a.next is not None and a.next.next is not None
-        a.next.next.next = b
-    return nodes[0]
+        out += (k, v, "=")
+    return out
 
 
-def _parse_ws_list(rest: str) -> Node | None:
+def _parse_ws_list(rest: str) -> list[str] | None:
     if rest == "":
         return None
-    return _chain(_WS_SPLIT.split(rest))
+    return _WS_SPLIT.split(rest)
 
 
 class _NotStrings(Exception):
@@ -342,7 +366,7 @@ def _reject_constant(name: str) -> object:
     raise ValueError(name)
 
 
-def _parse_json(rest: str) -> Node | None:
+def _parse_json(rest: str) -> list[str] | None:
     rest = _ltrim_space(rest)
     if not rest.startswith("[") or not rest.rstrip(GO_SPACES).endswith("]"):
         raise ValueError("not a JSON array")
@@ -351,26 +375,26 @@ def _parse_json(rest: str) -> Node | None:
         raise ValueError("not a JSON array")
     if not all(isinstance(x, str) for x in data):
         raise _NotStrings
-    return _chain(data)
+    return data or None
 
 
 _NOT_STRINGS = "when using JSON array syntax, arrays must be comprised of strings only"
 
 
-def _maybe_json(rest: str) -> tuple[Node | None, dict[str, bool]]:
+def _maybe_json(rest: str) -> tuple[_Next, dict[str, bool]]:
     if rest == "":
         return None, _NO_ATTRS
     if not rest.lstrip(GO_SPACES).startswith("["):
-        return Node(value=rest), _NO_ATTRS
+        return [rest], _NO_ATTRS
     try:
         return _parse_json(rest), _JSON_ATTRS
     except _NotStrings:
         raise _ParseError(_NOT_STRINGS) from None
     except ValueError:
-        return Node(value=rest), _NO_ATTRS
+        return [rest], _NO_ATTRS
 
 
-def _maybe_json_list(rest: str) -> tuple[Node | None, dict[str, bool]]:
+def _maybe_json_list(rest: str) -> tuple[_Next, dict[str, bool]]:
     if not rest.lstrip(GO_SPACES).startswith("["):
         return _parse_ws_list(rest), _NO_ATTRS
     try:
@@ -392,6 +416,8 @@ def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
     if sep == 0:
         return None, _NO_ATTRS
     cmd, attrs = _maybe_json(rest[nxt:])
+    if isinstance(cmd, list):
+        cmd = _chain(cmd)
     return Node(value=rest[:sep], next=cmd), attrs
 
 
@@ -479,40 +505,40 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
     return "", words
 
 
-def _json_attrs(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _json_attrs(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     return _maybe_json(rest)
 
 
-def _json_list_attrs(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _json_list_attrs(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     return _maybe_json_list(rest)
 
 
-def _arg_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _arg_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     words = _parse_words(rest, st.escape)
-    return (_chain(words) if words else None), _NO_ATTRS
+    return (words or None), _NO_ATTRS
 
 
-def _env_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _env_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     return _parse_name_val(rest, "ENV", st.escape), _NO_ATTRS
 
 
-def _label_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _label_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     return _parse_name_val(rest, "LABEL", st.escape), _NO_ATTRS
 
 
-def _ws_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _ws_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     return _parse_ws_list(rest), _NO_ATTRS
 
 
-def _health_words(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _health_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     return _health(rest)
 
 
-def _one_word(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
-    return (Node(value=rest) if rest else None), _NO_ATTRS
+def _one_word(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
+    return ([rest] if rest else None), _NO_ATTRS
 
 
-def _onbuild(rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _onbuild(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     if rest == "":
         return None, _NO_ATTRS
     return Node(children=[_node_from_line(rest, st, [])]), _NO_ATTRS
@@ -540,7 +566,7 @@ _DISPATCH = {
 }
 
 
-def _dispatch(cmd: str, rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
+def _dispatch(cmd: str, rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     fn = _DISPATCH.get(cmd.lower())
     if fn is None:
         return Node(), _NO_ATTRS  # unknown instruction: BuildKit's parser keeps it, empty
@@ -567,7 +593,11 @@ def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
         nxt, attrs = Node(), _NO_ATTRS  # unknown instruction: BuildKit's parser keeps it, empty
     else:
         nxt, attrs = fn(args, st)
-    node = Node(cmd, nxt, _EMPTY, _EMPTY, attrs, line, flags)
+    if type(nxt) is list:
+        node = Node(cmd, None, _EMPTY, _EMPTY, attrs, line, flags)
+        node._words = nxt
+    else:
+        node = Node(cmd, nxt, _EMPTY, _EMPTY, attrs, line, flags)  # type: ignore[arg-type]
     if comments:
         node.prev_comment = tuple(comments)
     return node
