@@ -284,6 +284,20 @@ def _continuation_regex(tok: str) -> re.Pattern[str]:
 _CONTINUATION = {tok: _continuation_regex(tok) for tok in ("\\", "`")}
 
 
+def _continued(line: str, esc: str) -> str | None:
+    """The line without its continuation (escape token, then spaces/tabs, at the end), or None.
+
+    The same as `_CONTINUATION[esc]` (BuildKit's regex): an escape token preceded by another
+    one does not continue the line."""
+    t = line.rstrip(" \t")
+    if not t.endswith(esc):
+        return None
+    t = t[:-1]
+    if t and t[-1] == esc:
+        return None
+    return t
+
+
 _SIMPLE_WS = re.compile(r"[\t\n\v\f\r ]+")
 _NOT_SIMPLE = re.compile(r"[^\x20-\x7e\t\n\v\f\r]|['\"\\`]").search
 
@@ -694,7 +708,6 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     total = len(lines)
     idx = 0  # lines consumed so far: the 1-based number of the line just read
     esc = st.escape
-    search = st.continuation.search
     try:
         while idx < total:
             line = lines[idx].rstrip("\r").lstrip(GO_SPACES)
@@ -714,7 +727,6 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                 if directive and comments:
                     comments.pop()
                 esc = st.escape
-                search = st.continuation.search
                 if is_comment:
                     continue
             elif line.startswith("#"):
@@ -727,9 +739,9 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
             if not line:
                 continue
             first = idx
-            m = search(line) if esc in line else None
-            if m is not None:
-                buf = [line[: m.start()] + (m.group(1) or "")]
+            body = _continued(line, esc) if esc in line else None
+            if body is not None:
+                buf = [body]
                 empty_continuation = False
                 while idx < total:
                     cont = lines[idx].rstrip("\r")
@@ -745,11 +757,11 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                     if lstripped == "":
                         empty_continuation = True
                         continue
-                    mc = search(cont) if esc in cont else None
-                    if mc is None:
+                    body = _continued(cont, esc) if esc in cont else None
+                    if body is None:
                         buf.append(cont)
                         break
-                    buf.append(cont[: mc.start()] + (mc.group(1) or ""))
+                    buf.append(body)
                 line = "".join(buf)
                 if empty_continuation:
                     warnings.append(
