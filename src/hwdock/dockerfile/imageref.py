@@ -11,7 +11,8 @@ reference with neither tag nor digest gets `:latest`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from hwdock.dockerfile.record import FrozenRecord
 
 __all__ = ["ImageRef", "InvalidReference", "parse_image_ref"]
 
@@ -36,12 +37,18 @@ class InvalidReference(ValueError):
     """Not a valid image reference; the message says why."""
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(FrozenRecord):
+    _fields = ("domain", "path", "tag", "digest")
     domain: str
     path: str  # repository path without the domain, e.g. "library/ubuntu"
     tag: str | None
     digest: str | None
+
+    def __init__(self, domain: str, path: str, tag: str | None, digest: str | None) -> None:
+        self._set("domain", domain)
+        self._set("path", path)
+        self._set("tag", tag)
+        self._set("digest", digest)
 
     @property
     def name(self) -> str:

@@ -1,13 +1,14 @@
 """The result of reading a Dockerfile: `BuildGraph` and its parts (plain data, JSON-ready).
 
-Plain classes (not dataclasses: `hwdock explain` should not pay for importing `dataclasses`
-and `inspect` and generating a dozen classes at start-up); `Record` gives them the
-dataclass-like `repr`, `==` and field order that `to_dict` follows.
+Plain classes (see `record`); `Record` gives them the dataclass-like `repr`, `==` and the
+field order that `to_dict` follows.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
+
+from hwdock.dockerfile.record import Record
 
 if TYPE_CHECKING:
     from hwdock.findings import Finding, Severity
@@ -20,24 +21,6 @@ ImageStatus = Literal["local", "pull", "build", "unknown"]
 
 SCHEMA_VERSION = 1
 KIND = "dockerfile-explain"
-
-
-class Record:
-    """Fields listed in `_fields` (in order): repr, equality and `to_dict` follow them."""
-
-    __slots__ = ()
-    _fields: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
-        return f"{type(self).__name__}({inner})"
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in self._fields)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
 
 
 class ArgValue(Record):

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
+from hwdock.dockerfile.record import FrozenRecord, Record
 from hwdock.dockerfile.shell import GO_SPACES, Lex, ShellError, go_is_space
 from hwdock.errors import InputError
 
@@ -34,13 +34,22 @@ _VALID_DIRECTIVES = ("syntax", "escape", "check")
 _HEREDOC_CMDS = frozenset(("add", "copy", "run"))
 
 
-@dataclass
-class Heredoc:
-    name: str
-    file_descriptor: int = 0
-    expand: bool = True
-    chomp: bool = False
-    content: str = ""
+class Heredoc(Record):
+    _fields = ("name", "file_descriptor", "expand", "chomp", "content")
+
+    def __init__(
+        self,
+        name: str,
+        file_descriptor: int = 0,
+        expand: bool = True,
+        chomp: bool = False,
+        content: str = "",
+    ) -> None:
+        self.name = name
+        self.file_descriptor = file_descriptor
+        self.expand = expand
+        self.chomp = chomp
+        self.content = content
 
 
 _EMPTY: tuple = ()
@@ -149,22 +158,46 @@ class Node:
         return _go_trim_space("".join(parts))
 
 
-@dataclass(frozen=True)
-class Warning:
+class Warning(FrozenRecord):
+    _fields = ("message", "line", "url")
     message: str
     line: int
-    url: str = ""
+    url: str
+
+    def __init__(self, message: str, line: int, url: str = "") -> None:
+        self._set("message", message)
+        self._set("line", line)
+        self._set("url", url)
 
 
-@dataclass
-class Result:
-    children: list[Node]
-    escape_token: str
-    warnings: list[Warning]
-    directives: dict[str, tuple[str, int]]  # name -> (value, line)
-    start_line: int
-    end_line: int
-    path: str = "Dockerfile"
+class Result(Record):
+    _fields = (
+        "children",
+        "escape_token",
+        "warnings",
+        "directives",
+        "start_line",
+        "end_line",
+        "path",
+    )
+
+    def __init__(
+        self,
+        children: list[Node],
+        escape_token: str,
+        warnings: list[Warning],
+        directives: dict[str, tuple[str, int]],  # name -> (value, line)
+        start_line: int,
+        end_line: int,
+        path: str = "Dockerfile",
+    ) -> None:
+        self.children = children
+        self.escape_token = escape_token
+        self.warnings = warnings
+        self.directives = directives
+        self.start_line = start_line
+        self.end_line = end_line
+        self.path = path
 
     def dump(self) -> str:
         root = Node(children=self.children)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from hwdock.dockerfile.record import FrozenRecord
 
 __all__ = ["Platform", "host_platform", "parse_platform"]
 
@@ -24,11 +24,16 @@ _ARCH_ALIASES = {
 _OSES = ("linux", "windows", "darwin", "freebsd")
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(FrozenRecord):
+    _fields = ("os", "arch", "variant")
     os: str
     arch: str
-    variant: str = ""
+    variant: str
+
+    def __init__(self, os: str, arch: str, variant: str = "") -> None:
+        self._set("os", os)
+        self._set("arch", arch)
+        self._set("variant", variant)
 
     def __str__(self) -> str:
         if self.os and self.arch:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 __all__ = ["GO_SPACES", "Lex", "ShellError", "WordResult", "expand", "go_is_space"]
@@ -48,12 +47,40 @@ def _is_digit(ch: str) -> bool:
     return ch.isdecimal()
 
 
-@dataclass
 class WordResult:
-    result: str
-    words: list[str]
-    matched: set[str] = field(default_factory=set)
-    unmatched: set[str] = field(default_factory=set)
+    """The expanded word, its words (process_words) and the variables found / not found."""
+
+    __slots__ = ("matched", "result", "unmatched", "words")
+
+    def __init__(
+        self,
+        result: str,
+        words: list[str],
+        matched: set[str] | None = None,
+        unmatched: set[str] | None = None,
+    ) -> None:
+        self.result = result
+        self.words = words
+        self.matched: set[str] = set() if matched is None else matched
+        self.unmatched: set[str] = set() if unmatched is None else unmatched
+
+    def __repr__(self) -> str:
+        return (
+            f"WordResult(result={self.result!r}, words={self.words!r}, "
+            f"matched={self.matched!r}, unmatched={self.unmatched!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WordResult):
+            return NotImplemented
+        return (self.result, self.words, self.matched, self.unmatched) == (
+            other.result,
+            other.words,
+            other.matched,
+            other.unmatched,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class _Words:
