@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 
 from hwdock.dockerfile.record import FrozenRecord, Record
 from hwdock.dockerfile.shell import GO_SPACES, Lex, ShellError, go_is_space
@@ -28,7 +29,8 @@ MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
 _GO_SPACE_RE = re.compile("[" + re.escape(GO_SPACES) + "]")
-_HEREDOC = re.compile(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z")
+# compiled on first use (through re's cache): most files have no heredoc
+_HEREDOC = r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z"
 _DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*\Z")
 _VALID_DIRECTIVES = ("syntax", "escape", "check")
 _HEREDOC_CMDS = frozenset(("add", "copy", "run"))
@@ -271,11 +273,10 @@ class _ParseError(Exception):
 
 
 class _State:
-    __slots__ = ("continuation", "directive_done", "directive_line", "directives", "escape")
+    __slots__ = ("directive_done", "directive_line", "directives", "escape")
 
     def __init__(self) -> None:
         self.escape = "\\"
-        self.continuation = _CONTINUATION["\\"]
         self.directive_done = False
         self.directive_line = 0
         self.directives: dict[str, tuple[str, int]] = {}
@@ -284,7 +285,6 @@ class _State:
         if token not in ("`", "\\"):
             raise _ParseError(f"invalid escape token '{token}' does not match ` or \\")
         self.escape = token
-        self.continuation = _CONTINUATION[token]
 
     def possible_directive(self, line: str) -> bool:
         self.directive_line += 1
@@ -309,19 +309,11 @@ class _State:
         return True
 
 
-def _continuation_regex(tok: str) -> re.Pattern[str]:
-    e = re.escape(tok)
-    return re.compile(rf"([^{e}]){e}[ \t]*\Z|^{e}[ \t]*\Z")
-
-
-_CONTINUATION = {tok: _continuation_regex(tok) for tok in ("\\", "`")}
-
-
 def _continued(line: str, esc: str) -> str | None:
     """The line without its continuation (escape token, then spaces/tabs, at the end), or None.
 
-    The same as `_CONTINUATION[esc]` (BuildKit's regex): an escape token preceded by another
-    one does not continue the line."""
+    BuildKit's rule is the regex `([^E])E[ \\t]*$|^E[ \\t]*$` (E the escape token): an escape
+    token preceded by another one does not continue the line."""
     t = line.rstrip(" \t")
     if not t.endswith(esc):
         return None
@@ -349,14 +341,17 @@ def _words_regex(esc: str) -> re.Pattern[str]:
     )
 
 
-_WORDS = {tok: _words_regex(tok).finditer for tok in ("\\", "`")}
+_WORDS: dict[str, Callable[[str], Iterator[re.Match[str]]]] = {}  # compiled on first use
 
 
 def _parse_words(rest: str, esc: str) -> list[str]:
     if _NOT_SIMPLE(rest) is None:
         return [w for w in _SIMPLE_WS.split(rest) if w]
     words: list[str] = []
-    for m in _WORDS[esc](rest):
+    finditer = _WORDS.get(esc)
+    if finditer is None:
+        finditer = _WORDS[esc] = _words_regex(esc).finditer
+    for m in finditer(rest):
         w = m.group()
         if m.group("d") is not None or m.group("dq") is not None:
             w = w[:-1]
@@ -663,7 +658,7 @@ _HEREDOC_LEX_QUOTES = Lex("\\", raw_quotes=True, skip_unset_env=True)
 
 def parse_heredoc(src: str) -> Heredoc | None:
     """A heredoc word such as `<<EOF`, `<<-"EOF"` or `3<<EOF`, or None."""
-    m = _HEREDOC.match(src)
+    m = re.match(_HEREDOC, src)
     if m is None:
         return None
     fd = int(m.group(1)) if m.group(1) else 0

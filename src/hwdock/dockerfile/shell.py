@@ -574,7 +574,7 @@ def _trim_suffix(pattern: str, value: str, greedy: bool) -> str:
     return _trim_prefix(_reverse_pattern(pattern), value[::-1], greedy)[::-1]
 
 
-_GO_TEMPLATE = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
+_GO_TEMPLATE = r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))"  # rare: compiled when used
 
 
 def _go_expand(template: str, m: re.Match[str]) -> str:
@@ -588,7 +588,7 @@ def _go_expand(template: str, m: re.Match[str]) -> str:
 
     if "$" not in template:
         return template
-    return _GO_TEMPLATE.sub(one, template)
+    return re.sub(_GO_TEMPLATE, one, template)
 
 
 def _go_quote_simple(s: str) -> str:
