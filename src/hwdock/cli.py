@@ -23,6 +23,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hwdock.commands.explain": ("explain",),
     "hwdock.commands.plan": ("plan",),
     "hwdock.commands.engine": ("build", "run", "up"),
+    "hwdock.commands.doctor": ("doctor", "verify", "explain-error"),
     "hwdock.commands.export": ("export", "fleet"),
 }
 

@@ -1,0 +1,143 @@
+"""How verify starts its container: through the engine API when it is there.
+
+`find_runner()` wraps `hwdock.engine.detect.find_engine()` (the engine builds the
+`docker/podman run` argv); `CliRunner` is a small stand-in over the engine's CLI for
+checkouts without `hwdock.engine`. Both name the container so a timeout can remove it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import uuid
+from typing import Any
+
+from hwdock.doctor.verify import ContainerRunner
+from hwdock.errors import ExitCode, HwdockError
+from hwdock.plan.model import RunSpec
+
+
+def _run_named(
+    binary: str, argv: list[str], name: str, timeout: float | None, env: dict[str, str] | None
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as err:
+        subprocess.run([binary, "rm", "-f", name], capture_output=True, timeout=60, env=env)
+        out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
+        return subprocess.CompletedProcess(argv, 124, out, f"timed out after {timeout}s")
+
+
+def _name(spec: RunSpec) -> str:
+    return spec.name or f"hwdock-verify-{uuid.uuid4().hex[:12]}"
+
+
+class EngineRunner:
+    """A `hwdock.engine` ContainerEngine seen through verify's two calls."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.name = str(engine.name)
+
+    def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        return self.engine.image_inspect(ref)  # type: ignore[no-any-return]
+
+    def run(
+        self,
+        spec: RunSpec,
+        command: list[str] | None = None,
+        *,
+        timeout: float | None = None,
+        entrypoint: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        named = dataclasses.replace(spec, name=_name(spec))
+        argv = self.engine.run_argv(named, command, entrypoint=entrypoint)
+        env = self.engine.env() if hasattr(self.engine, "env") else None
+        return _run_named(argv[0], argv, str(named.name), timeout, env)
+
+
+class CliRunner:
+    """`docker run` / `podman run` from a RunSpec, for checkouts without `hwdock.engine`."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.name = "podman" if "podman" in binary.rsplit("/", 1)[-1] else "docker"
+
+    def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        out = subprocess.run(
+            [self.binary, "image", "inspect", ref], capture_output=True, text=True, timeout=60
+        )
+        if out.returncode != 0:
+            return None
+        try:
+            doc = json.loads(out.stdout)
+        except json.JSONDecodeError:
+            return None
+        return doc[0] if isinstance(doc, list) and doc else None
+
+    def run_argv(
+        self, spec: RunSpec, command: list[str] | None = None, *, entrypoint: str | None = None
+    ) -> list[str]:
+        argv = [self.binary, "run", "--rm"]
+        if spec.name:
+            argv += ["--name", spec.name]
+        if entrypoint is not None:
+            argv += ["--entrypoint", entrypoint]
+        for d in [*spec.devices, *spec.cdi_devices]:
+            argv += ["--device", d]
+        for g in spec.group_add:
+            argv += ["--group-add", str(g)]
+        if spec.gpus:
+            argv += ["--gpus", spec.gpus]
+        if spec.ipc:
+            argv += ["--ipc", spec.ipc]
+        if spec.shm_size and spec.ipc != "host":
+            argv += ["--shm-size", spec.shm_size]
+        for m in spec.mounts:
+            opts = f"type={m.kind},source={m.source},target={m.target}"
+            argv += ["--mount", opts + (",readonly" if m.read_only else "")]
+        for k, v in spec.env.items():
+            argv += ["-e", f"{k}={v}"]
+        for k in spec.env_passthrough:
+            argv += ["-e", k]
+        for cap in spec.cap_add:
+            argv += ["--cap-add", cap]
+        for opt in spec.security_opt:
+            argv += ["--security-opt", opt]
+        if spec.privileged:
+            argv.append("--privileged")
+        return [*argv, spec.image, *(command if command is not None else spec.command)]
+
+    def run(
+        self,
+        spec: RunSpec,
+        command: list[str] | None = None,
+        *,
+        timeout: float | None = None,
+        entrypoint: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        named = dataclasses.replace(spec, name=_name(spec))
+        argv = self.run_argv(named, command, entrypoint=entrypoint)
+        return _run_named(self.binary, argv, str(named.name), timeout, None)
+
+
+def find_runner(engine: str | None = None) -> ContainerRunner:
+    """The engine hwdock uses everywhere, or (without `hwdock.engine`) the first CLI found."""
+    try:
+        from hwdock.engine.detect import find_engine  # type: ignore[import-not-found]
+    except ImportError:
+        pass
+    else:
+        return EngineRunner(find_engine(engine))
+    names = [engine] if engine else ["docker", "podman"]
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return CliRunner(path)
+    raise HwdockError(
+        "no container engine found (docker or podman)",
+        hint="install Docker Engine or Podman; `hwdock doctor` says what is missing",
+        exit_code=ExitCode.ENGINE_UNAVAILABLE,
+    )
