@@ -408,11 +408,15 @@ def _reject_constant(name: str) -> object:
     raise ValueError(name)
 
 
+# one decoder (json.loads with an option builds a new one on every call); NaN/Infinity refused
+_JSON_DECODE = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
 def _parse_json(rest: str) -> list[str] | None:
     rest = _ltrim_space(rest)
     if not rest.startswith("[") or not rest.rstrip(GO_SPACES).endswith("]"):
         raise ValueError("not a JSON array")
-    data = json.loads(rest, parse_constant=_reject_constant)
+    data = _JSON_DECODE(rest)
     if not isinstance(data, list):
         raise ValueError("not a JSON array")
     if not all(isinstance(x, str) for x in data):
