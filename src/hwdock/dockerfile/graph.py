@@ -120,10 +120,13 @@ def _builtins(
     return vals
 
 
+_LEXERS = {tok: Lex(tok) for tok in ("\\", "`")}  # a Lex is configuration only
+
+
 class _Ctx:
     def __init__(self, path: str, escape: str) -> None:
         self.path = path
-        self.lex = Lex(escape)
+        self.lex = _LEXERS.get(escape) or Lex(escape)
         self.findings: list[DockerfileFinding] = []
 
     def expand(self, word: str, env: Mapping[str, str], line: int, *, fatal: bool = True):
@@ -618,6 +621,7 @@ def _dispatch_stage(
     findings = ctx.findings
     unknown_env = st.inherits_unknown_env
     idx = st.index
+    esc = ctx.lex.escape_token
     for n in body:
         cmd = n.value.lower()
         line = n.start_line
@@ -625,6 +629,8 @@ def _dispatch_stage(
             # features and --mount=from dependencies in one pass over the flags
             if not checks:
                 for flag in n.flags:
+                    if "from" not in flag.lower() and not _may_expand(flag, esc):
+                        continue  # no `from=` field, before or after expansion
                     fname, fval = split_flag(flag)
                     if fname == "mount" and fval is not None:
                         r = ctx.expand(fval, env, line, fatal=False)
@@ -753,6 +759,11 @@ def _dispatch_stage(
                 r = ctx.expand(word, env, line, fatal=False)
                 if r is not None:
                     _undefined(ctx, r.unmatched, env, unknown_env, line)
+
+
+def _may_expand(word: str, esc: str) -> bool:
+    """Whether expanding `word` may change it (a variable, a quote or an escape in it)."""
+    return "$" in word or "'" in word or '"' in word or esc in word
 
 
 def _depends(ctx: _Ctx, word: str, env: Mapping[str, str], result: str) -> bool:

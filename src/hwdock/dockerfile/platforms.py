@@ -66,7 +66,13 @@ def parse_platform(text: str) -> Platform:
     return Platform(os_, arch, variant)
 
 
+_HOSTS: dict[tuple[str, str], Platform] = {}
+
+
 def host_platform(machine: str, os_name: str = "linux") -> Platform:
-    """The platform of a host whose `uname -m` is `machine`."""
-    arch, variant = _ARCH_ALIASES.get(machine.lower(), (machine.lower(), ""))
-    return Platform(os_name, arch, variant)
+    """The platform of a host whose `uname -m` is `machine` (immutable, so kept per machine)."""
+    p = _HOSTS.get((machine, os_name))
+    if p is None:
+        arch, variant = _ARCH_ALIASES.get(machine.lower(), (machine.lower(), ""))
+        p = _HOSTS[(machine, os_name)] = Platform(os_name, arch, variant)
+    return p
