@@ -64,7 +64,7 @@ def mount_feature(fields: dict[str, str], line: int, stage: int | None) -> Featu
 
 def features_of(node: Node, stage: int | None) -> list[Feature]:
     out: list[Feature] = []
-    cmd = node.value.lower()
+    cmd = node.keyword
     line = node.start_line
     if cmd == "onbuild" and node.next is not None and node.next.children:
         child = node.next.children[0]

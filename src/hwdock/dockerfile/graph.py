@@ -147,7 +147,7 @@ def _split_kv(word: str) -> tuple[str, str | None]:
 def _check_instructions(nodes: list[Node], path: str) -> None:
     seen_from = False
     for n in nodes:
-        cmd = n.value.lower()
+        cmd = n.keyword
         if cmd not in INSTRUCTIONS:
             import difflib
 
@@ -172,7 +172,7 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
             child = n.next.children[0] if n.next is not None and n.next.children else None
             if child is None:
                 raise InputError("ONBUILD requires an instruction", path=path, line=n.start_line)
-            c = child.value.lower()
+            c = child.keyword
             if c in ("onbuild", "from", "maintainer"):
                 raise InputError(
                     f"{c.upper()} isn't allowed as an ONBUILD trigger",
@@ -235,7 +235,7 @@ def analyze(
     meta_nodes: list[Node] = []
     stage_nodes: list[tuple[Node, list[Node]]] = []
     for n in nodes:
-        if n.value.lower() == "from":
+        if n.keyword == "from":
             stage_nodes.append((n, []))
         elif not stage_nodes:
             meta_nodes.append(n)
@@ -326,7 +326,7 @@ def analyze(
         env = dict(builtins)
         table: dict[str, ArgValue] = {}
         for n in meta_nodes:
-            if n.value.lower() != "arg":
+            if n.keyword != "arg":
                 continue
             for word in n.args:
                 key, default = _split_kv(word)
@@ -491,7 +491,7 @@ def analyze(
         if parent is not None:
             # the parent's ONBUILD triggers run first in this stage (not further down)
             for pn in stage_nodes[parent.index][1]:
-                if pn.value.lower() == "onbuild" and pn.next is not None and pn.next.children:
+                if pn.keyword == "onbuild" and pn.next is not None and pn.next.children:
                     child = pn.next.children[0]
                     child.start_line = child.end_line = pn.start_line
                     triggers.append(child)
@@ -623,7 +623,7 @@ def _dispatch_stage(
     idx = st.index
     esc = ctx.lex.escape_token
     for n in body:
-        cmd = n.value.lower()
+        cmd = n.keyword
         line = n.start_line
         if cmd == "run":
             # features and --mount=from dependencies in one pass over the flags

@@ -74,6 +74,7 @@ class Node:
         "end_line",
         "flags",
         "heredocs",
+        "keyword",
         "original",
         "prev_comment",
         "start_line",
@@ -96,6 +97,7 @@ class Node:
         self.value = value
         self._next = next
         self._words: list[str] | None = None  # arguments not yet made into a `next` chain
+        self.keyword = ""  # an instruction's name in lower case ("" for argument nodes)
         self.children = children
         self.heredocs = heredocs
         self.attributes = attributes
@@ -612,13 +614,6 @@ _DISPATCH = {
 }
 
 
-def _dispatch(cmd: str, rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
-    fn = _DISPATCH.get(cmd.lower())
-    if fn is None:
-        return Node(), _NO_ATTRS  # unknown instruction: BuildKit's parser keeps it, empty
-    return fn(rest, st)
-
-
 def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
     parts = _WS_SPLIT.split(line.strip(GO_SPACES), maxsplit=1)
     cmd = parts[0]
@@ -634,7 +629,8 @@ def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
     else:
         args = ""
         flags = _EMPTY
-    fn = _DISPATCH.get(cmd.lower())
+    keyword = cmd.lower()
+    fn = _DISPATCH.get(keyword)
     if fn is None:
         nxt, attrs = Node(), _NO_ATTRS  # unknown instruction: BuildKit's parser keeps it, empty
     else:
@@ -644,15 +640,16 @@ def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
         node._words = nxt
     else:
         node = Node(cmd, nxt, _EMPTY, _EMPTY, attrs, line, flags)  # type: ignore[arg-type]
+    node.keyword = keyword
     if comments:
         node.prev_comment = tuple(comments)
     return node
 
 
 def _can_contain_heredoc(node: Node) -> bool:
-    if node.value.lower() == "onbuild" and node.next is not None and node.next.children:
+    if node.keyword == "onbuild" and node.next is not None and node.next.children:
         node = node.next.children[0]
-    return node.value.lower() in _HEREDOC_CMDS and not node.is_json
+    return node.keyword in _HEREDOC_CMDS and not node.is_json
 
 
 _HEREDOC_LEX_RAW = Lex("\\", raw_quotes=True, raw_escapes=True, skip_unset_env=True)
