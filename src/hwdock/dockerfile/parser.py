@@ -429,7 +429,7 @@ def _parse_json(rest: str) -> list[str] | None:
 _NOT_STRINGS = "when using JSON array syntax, arrays must be comprised of strings only"
 
 
-def _maybe_json(rest: str) -> tuple[_Next, dict[str, bool]]:
+def _maybe_json(rest: str, st: _State | None = None) -> tuple[_Next, dict[str, bool]]:
     if rest == "":
         return None, _NO_ATTRS
     if not rest.lstrip(GO_SPACES).startswith("["):
@@ -442,7 +442,7 @@ def _maybe_json(rest: str) -> tuple[_Next, dict[str, bool]]:
         return [rest], _NO_ATTRS
 
 
-def _maybe_json_list(rest: str) -> tuple[_Next, dict[str, bool]]:
+def _maybe_json_list(rest: str, st: _State | None = None) -> tuple[_Next, dict[str, bool]]:
     if not rest.lstrip(GO_SPACES).startswith("["):
         return _parse_ws_list(rest), _NO_ATTRS
     try:
@@ -553,14 +553,6 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
     return "", words
 
 
-def _json_attrs(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
-    return _maybe_json(rest)
-
-
-def _json_list_attrs(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
-    return _maybe_json_list(rest)
-
-
 def _arg_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
     words = _parse_words(rest, st.escape)
     return (words or None), _NO_ATTRS
@@ -593,13 +585,13 @@ def _onbuild(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
 
 
 _DISPATCH = {
-    "add": _json_list_attrs,
-    "copy": _json_list_attrs,
-    "volume": _json_list_attrs,
-    "cmd": _json_attrs,
-    "entrypoint": _json_attrs,
-    "run": _json_attrs,
-    "shell": _json_attrs,
+    "add": _maybe_json_list,
+    "copy": _maybe_json_list,
+    "volume": _maybe_json_list,
+    "cmd": _maybe_json,
+    "entrypoint": _maybe_json,
+    "run": _maybe_json,
+    "shell": _maybe_json,
     "arg": _arg_words,
     "env": _env_words,
     "label": _label_words,
