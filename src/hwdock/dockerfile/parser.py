@@ -473,8 +473,21 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
     rest = line.lstrip(GO_SPACES)
     if not rest.startswith("--"):
         return rest, []
-    if "'" not in line and '"' not in line and esc not in line:
+    if _NOT_SIMPLE(rest) is None:
+        # printable ASCII, no quote or escape: str.split's whitespace is Go's here
         found: list[str] = []
+        while rest.startswith("--"):
+            parts = rest.split(None, 1)
+            word = parts[0]
+            if word == "--":
+                return (parts[1] if len(parts) == 2 else ""), found
+            found.append(word)
+            if len(parts) == 1:
+                return "", found
+            rest = parts[1]
+        return rest, found
+    if "'" not in line and '"' not in line and esc not in line:
+        found = []
         while rest.startswith("--"):
             m = _GO_SPACE_RE.search(rest)
             if m is None:
