@@ -486,20 +486,27 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
                 return "", found
             rest = parts[1]
         return rest, found
-    if "'" not in line and '"' not in line and esc not in line:
-        found = []
-        while rest.startswith("--"):
-            m = _GO_SPACE_RE.search(rest)
-            if m is None:
-                if rest != "--":
-                    found.append(rest)
-                return "", found
-            word, after = rest[: m.start()], rest[m.start() :]
-            if word == "--":
-                return after, found
-            found.append(word)
-            rest = after.lstrip(GO_SPACES)
-        return rest, found
+    found = []
+    while rest.startswith("--"):
+        m = _GO_SPACE_RE.search(rest)
+        word = rest[: m.start()] if m is not None else rest
+        if "'" in word or '"' in word or esc in word:
+            # quotes or escapes in this flag: BuildKit's character loop from this word on
+            tail, more = _extract_flags_quoted(rest, esc)
+            return tail, found + more
+        if m is None:
+            if rest != "--":
+                found.append(rest)
+            return "", found
+        after = rest[m.start() :]
+        if word == "--":
+            return after, found
+        found.append(word)
+        rest = after.lstrip(GO_SPACES)
+    return rest, found
+
+
+def _extract_flags_quoted(line: str, esc: str) -> tuple[str, list[str]]:
     words: list[str] = []
     phase = 0
     buf: list[str] = []
