@@ -454,16 +454,11 @@ def _maybe_json_list(rest: str, st: _State | None = None) -> tuple[_Next, dict[s
 
 
 def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
-    sep = 0
-    n = len(rest)
-    while sep < n and not go_is_space(rest[sep]):
-        sep += 1
-    nxt = sep
-    while nxt < n and go_is_space(rest[nxt]):
-        nxt += 1
+    m = _GO_SPACE_RE.search(rest)
+    sep = m.start() if m is not None else len(rest)
     if sep == 0:
         return None, _NO_ATTRS
-    cmd, attrs = _maybe_json(rest[nxt:])
+    cmd, attrs = _maybe_json(rest[sep:].lstrip(GO_SPACES))
     if isinstance(cmd, list):
         cmd = _chain(cmd)
     return Node(value=rest[:sep], next=cmd), attrs
