@@ -412,8 +412,9 @@ def analyze(
         end = body[-1].end_line if body else fn.end_line
         res = ctx.expand(base_raw, global_env, line)
         resolved = res.result
-        used_build_args.update(k for k in res.matched if k in build_args)
-        for var in sorted(res.unmatched) if checks else ():
+        if build_args and res.matched:
+            used_build_args.update(k for k in res.matched if k in build_args)
+        for var in sorted(res.unmatched) if checks and res.unmatched else ():
             if var not in declared_globals and var not in builtin_keys:
                 findings.append(
                     finding(
@@ -423,7 +424,11 @@ def analyze(
                         fix=f"add `ARG {var}=<default>` before the first FROM",
                     )
                 )
-        prov = [_provenance(v, global_args, builtins, build_args) for v in sorted(res.matched)]
+        prov = (
+            [_provenance(v, global_args, builtins, build_args) for v in sorted(res.matched)]
+            if res.matched
+            else []
+        )
         base = BaseImage(raw=base_raw, resolved=resolved, kind="image", provenance=prov)
         if plat_raw is not None:
             base.platform_raw = plat_raw
@@ -522,7 +527,7 @@ def analyze(
         findings.clear()
     unused = sorted(
         k
-        for k in build_args
+        for k in build_args or ()
         if k not in used_build_args and k not in builtin_keys and k not in _PROXY_ARGS
     )
     seen_tk: set[tuple[str, str, str]] = set()
@@ -533,7 +538,8 @@ def analyze(
             seen_tk.add(key)
             uniq_tk.append(t)
     syntax = result.directives.get("syntax", (None, 0))[0]
-    findings.sort(key=lambda f: f.line if f.line is not None else 0)
+    if len(findings) > 1:
+        findings.sort(key=lambda f: f.line if f.line is not None else 0)
     return BuildGraph(
         path=path,
         stages=stages,
