@@ -711,10 +711,6 @@ def _split_lines(text: str) -> tuple[list[str], bool]:
     return lines, False
 
 
-def _is_comment(line: str) -> bool:
-    return _ltrim_space(line).startswith("#")
-
-
 def decode(data: bytes | str) -> str:
     """Bytes as text: UTF-8, undecodable bytes kept (surrogateescape), BOM dropped."""
     text = data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
