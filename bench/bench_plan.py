@@ -50,6 +50,8 @@ def main() -> int:
     from tests.support.hosts import mi300x_8
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # As installed: bytecode is cached (pip compiles it at install time). Warm-up writes it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as tmp:
         host = Path(tmp) / "host.json"
         host.write_text(json.dumps(mi300x_8().to_dict()))

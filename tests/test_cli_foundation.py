@@ -42,7 +42,5 @@ def test_every_listed_command_is_registered_by_its_module() -> None:
     for module, commands in cli.COMMAND_MODULES.items():
         app = typer.Typer()
         __import__(module, fromlist=["register"]).register(app)
-        names = {c.name for c in app.registered_commands} | {
-            g.name for g in app.registered_groups
-        }
+        names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
         assert names == set(commands), module

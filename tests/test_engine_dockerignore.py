@@ -170,3 +170,56 @@ def test_dockerfile_own_ignore_file_counts_only_what_both_leave_out(tmp_path: Pa
     h3 = compute_plan_hash(pb, {})
     (tmp_path / "a.log").write_text("11")
     assert compute_plan_hash(pb, {}) == h3  # both leave it out
+
+
+def _shapes(root: Path) -> None:
+    _tree(
+        root,
+        {
+            "only/one/level/a.py": "a",  # a chain of single subdirectories first
+            "only/one/level/x/b.py": "b",
+            "only/one/level/y/c.py": "c",
+            "only/one/level/y/__pycache__/c.pyc": "ignored",
+            "only/one/level/z/deep/d.py": "d",
+            "only/one/level/w.tmp": "ignored",
+            "top.txt": "t",
+            ".dockerignore": "**/__pycache__\n*.tmp\n**/*.tmp\n",
+        },
+    )
+    (root / "only" / "one" / "level" / "x" / "link").symlink_to("../a.py")
+
+
+def test_parallel_walk_gives_the_serial_digest(tmp_path: Path) -> None:
+    _shapes(tmp_path)
+    serial = context_digest(tmp_path, parallel=False)
+    assert serial.files == 7  # a, b, c, d, top, .dockerignore, link
+    assert context_digest(tmp_path, parallel=True) == serial
+    # an edit in a subtree the helper hashes (every other one) is seen either way
+    (tmp_path / "only/one/level/z/deep/d.py").write_text("dd")
+    changed = context_digest(tmp_path, parallel=True)
+    assert changed.digest != serial.digest
+    assert changed == context_digest(tmp_path, parallel=False)
+    # ignored files do not count in the parallel walk either
+    (tmp_path / "only/one/level/y/__pycache__/new.pyc").write_text("x")
+    (tmp_path / "only/one/level/z/deep/e.tmp").write_text("x")
+    assert context_digest(tmp_path, parallel=True) == changed
+
+
+def test_parallel_walk_survives_a_failed_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwdock.engine import context as ctx_mod
+
+    _shapes(tmp_path)
+    serial = context_digest(tmp_path, parallel=False)
+
+    def broken_helper(*args: object) -> tuple[int, int]:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(3)  # dies without an answer
+        os.close(w)
+        return pid, r
+
+    monkeypatch.setattr(ctx_mod, "_fork_helper", broken_helper)
+    assert context_digest(tmp_path, parallel=True) == serial

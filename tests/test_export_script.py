@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hwdock.engine.argv import build_argv, inspect_argv, run_argv
 from hwdock.errors import InputError
-from hwdock.export.argv import build_argv, inspect_argv, run_argv
 from hwdock.export.script import render_script
 from hwdock.plan.model import ImageStep, Mount, Plan, RunSpec
 from tests.support.export_plans import cuda_plan, rocm_plan
@@ -185,3 +185,14 @@ def test_script_is_executable_when_written_by_cli(tmp_path: Path) -> None:
     assert os.access(out, os.X_OK)
     assert out.read_text().startswith("#!/bin/sh\n")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_build_with_secrets_asks_for_buildkit() -> None:
+    plan = rocm_plan()
+    step = plan.steps[-1]
+    step.secrets = ["HF_TOKEN"]
+    step.needs_buildkit = False
+    text = render_script(plan, run=False)
+    line = next(x for x in text.splitlines() if " build " in x and "--secret" in x)
+    assert line.lstrip().startswith("DOCKER_BUILDKIT=1 docker build ")
+    assert "id=HF_TOKEN,env=HF_TOKEN" in line

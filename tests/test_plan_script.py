@@ -12,10 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hwdock.engine.argv import build_argv, pull_argv, run_argv
+from hwdock.export.script import plan_script as to_script
+from hwdock.export.script import quote
 from hwdock.plan import make_plan
 from hwdock.plan.model import ImageStep, Mount, Plan, RunSpec
 from hwdock.plan.options import PlanOptions
-from hwdock.plan.script import build_argv, pull_argv, quote, run_argv, to_script
 from tests.support import hosts as H
 
 TREES = Path(__file__).parent / "fixtures" / "trees"

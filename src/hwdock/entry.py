@@ -16,6 +16,7 @@ import sys
 FAST_PATHS: dict[str, str] = {
     "probe": "hwdock.commands.probe",
     "explain": "hwdock.commands.explain",
+    "build": "hwdock.commands.engine",
 }
 
 
@@ -31,6 +32,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(int(err.exit_code))
         except BrokenPipeError:
             sys.exit(0)
+        except KeyboardInterrupt:
+            from hwdock.errors import ExitCode
+
+            sys.stderr.write("hwdock: interrupted\n")
+            sys.exit(int(ExitCode.INTERRUPTED))
         if code is not None:
             sys.exit(code)
     from hwdock.cli import main as cli_main

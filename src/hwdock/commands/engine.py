@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
+
     from hwdock.engine.engine import ContainerEngine
     from hwdock.engine.runlog import Events, RunLog
     from hwdock.plan.model import Plan, RunSpec
@@ -158,6 +158,38 @@ def do_build(
     return execute_plan(engine, plan, opts, events, runlog)
 
 
+def build_logged(
+    plan: Plan,
+    base_dir: Path,
+    engine: ContainerEngine,
+    events: Events,
+    *,
+    network: str | None,
+    force: bool,
+    no_wait: bool,
+    no_cache: bool = False,
+) -> tuple[list[Any], RunLog]:
+    """`do_build` in a fresh run folder (closed afterwards); the results and the folder."""
+    from hwdock.engine.runlog import RunLog
+
+    runlog = RunLog()
+    try:
+        results = do_build(
+            plan,
+            base_dir,
+            engine,
+            events=events,
+            runlog=runlog,
+            network=network,
+            force=force,
+            wait=not no_wait,
+            no_cache=no_cache,
+        )
+    finally:
+        runlog.close()
+    return results, runlog
+
+
 def make_run_spec(
     plan: Plan | None,
     image: str | None,
@@ -247,7 +279,7 @@ def do_run(
         if json_out:
             events.emit("dry-run", commands=[argv])
         else:
-            typer.echo(shlex.join(argv))
+            print(shlex.join(argv), flush=True)
         return 0
     missing = [d.split(":")[0] for d in spec.devices if not os.path.exists(d.split(":")[0])]
     for d in missing:
@@ -294,10 +326,106 @@ def _dry_run_build(
         events.emit("dry-run", commands=[x for x in lines if not x.startswith("#")])
     else:
         for x in lines:
-            typer.echo(x)
+            print(x, flush=True)
+
+
+def build(
+    *,
+    plan_file: Path | None,
+    source: Path | None,
+    engine: str | None,
+    build_arg: list[str],
+    tag: str | None,
+    network: str | None,
+    force: bool,
+    no_cache: bool,
+    no_wait: bool,
+    dry_run: bool,
+    verbose: bool,
+    json_out: bool,
+    plan_opts: dict[str, Any],
+) -> None:
+    """`hwdock build`, whether typer or the fast path parsed the command line."""
+    from hwdock.engine.detect import find_engine
+
+    events = _events(json_out, verbose)
+    try:
+        eng = find_engine(engine)
+        args = _parse_kv(build_arg, "--build-arg")
+        plan, base = load_plan(
+            plan_file, source, engine=eng, opts={**plan_opts, "build_args": args, "tag": tag}
+        )
+        if plan_file is not None:
+            apply_overrides(plan, args, tag)
+        refuse_incompatible(plan, force)
+        if dry_run:
+            _dry_run_build(plan, base, eng, network, no_cache, json_out, events)
+            return
+        results, runlog = build_logged(
+            plan,
+            base,
+            eng,
+            events,
+            network=network,
+            force=force,
+            no_wait=no_wait,
+            no_cache=no_cache,
+        )
+        events.emit("done", images=[r.image for r in results], log=str(runlog.build_log))
+    except Exception as err:
+        _fail(events, err)
+        raise
+
+
+_FAST_FLAGS = {"--force": "force", "--no-cache": "no_cache", "--no-wait": "no_wait"}
+_FAST_VALUES = {"--plan": "plan", "--network": "network", "--engine": "engine"}
+
+
+def fast_path(args: list[str]) -> int | None:
+    """`build --plan PLAN --json [--network N] [--engine E] [--force] [--no-cache] [--no-wait]`
+    parsed by hand: the "nothing changed" answer is wanted in a fraction of a second, and
+    typer's import and dispatch are a sizeable part of it. Any other argv returns None and
+    typer parses it."""
+    flags: dict[str, bool] = {}
+    values: dict[str, str] = {}
+    json_out = False
+    rest = iter(args)
+    for arg in rest:
+        name, eq, inline = arg.partition("=")
+        if arg == "--json" and not json_out:
+            json_out = True
+        elif arg in _FAST_FLAGS and _FAST_FLAGS[arg] not in flags:
+            flags[_FAST_FLAGS[arg]] = True
+        elif name in _FAST_VALUES and _FAST_VALUES[name] not in values:
+            value = inline if eq else next(rest, None)
+            if not value or value.startswith("-"):
+                return None
+            values[_FAST_VALUES[name]] = value
+        else:
+            return None
+    if not json_out or "plan" not in values:
+        return None
+    build(
+        plan_file=Path(values["plan"]),
+        source=None,
+        engine=values.get("engine"),
+        build_arg=[],
+        tag=None,
+        network=values.get("network"),
+        force=flags.get("force", False),
+        no_cache=flags.get("no_cache", False),
+        no_wait=flags.get("no_wait", False),
+        dry_run=False,
+        verbose=False,
+        json_out=True,
+        plan_opts={},
+    )
+    return 0
 
 
 def register(app: typer.Typer) -> None:
+    import typer
+
     plan_opt = typer.Option(None, "--plan", help="A plan (hwdock plan --json) to carry out.")
     engine_opt = typer.Option(None, "--engine", help="docker, podman or a client's path.")
     host_opt = typer.Option(None, "--host", help="Plan for this host report (SOURCE form).")
@@ -332,58 +460,33 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Events as JSON lines."),
     ) -> None:
         """Pull or build the plan's images (BuildKit), skipping what is up to date."""
-        from hwdock.engine.detect import find_engine
-        from hwdock.engine.runlog import RunLog
-
-        events = _events(json_out, verbose)
-        try:
-            eng = find_engine(engine)
-            args = _parse_kv(build_arg, "--build-arg")
-            plan, base = load_plan(
-                plan_file,
-                source,
-                engine=eng,
-                opts=dict(
-                    dockerfile=dockerfile,
-                    recipe=recipe,
-                    platform=platform,
-                    gpu=gpu,
-                    customize=customize,
-                    build_args=args,
-                    target=target,
-                    tag=tag,
-                    debug=debug,
-                    base_dockerfile=base_dockerfile,
-                    port=port,
-                    host_report=host_report,
-                    from_capture=from_capture,
-                ),
-            )
-            if plan_file is not None:
-                apply_overrides(plan, args, tag)
-            refuse_incompatible(plan, force)
-            if dry_run:
-                _dry_run_build(plan, base, eng, network, no_cache, json_out, events)
-                return
-            runlog = RunLog()
-            try:
-                results = do_build(
-                    plan,
-                    base,
-                    eng,
-                    events=events,
-                    runlog=runlog,
-                    network=network,
-                    force=force,
-                    wait=not no_wait,
-                    no_cache=no_cache,
-                )
-            finally:
-                runlog.close()
-            events.emit("done", images=[r.image for r in results], log=str(runlog.build_log))
-        except Exception as err:
-            _fail(events, err)
-            raise
+        build(
+            plan_file=plan_file,
+            source=source,
+            engine=engine,
+            build_arg=build_arg,
+            tag=tag,
+            network=network,
+            force=force,
+            no_cache=no_cache,
+            no_wait=no_wait,
+            dry_run=dry_run,
+            verbose=verbose,
+            json_out=json_out,
+            plan_opts=dict(
+                dockerfile=dockerfile,
+                recipe=recipe,
+                platform=platform,
+                gpu=gpu,
+                customize=customize,
+                target=target,
+                debug=debug,
+                base_dockerfile=base_dockerfile,
+                port=port,
+                host_report=host_report,
+                from_capture=from_capture,
+            ),
+        )
 
     @app.command("run", context_settings={"allow_interspersed_args": True})
     def run_cmd(
@@ -465,7 +568,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build (or pull) what the plan needs, then run it."""
         from hwdock.engine.detect import find_engine
-        from hwdock.engine.runlog import RunLog
 
         events = _events(json_out, False)
         try:
@@ -516,21 +618,7 @@ def register(app: typer.Typer) -> None:
                     events=events,
                 )
                 return
-            runlog = RunLog()
-            try:
-                do_build(
-                    plan,
-                    base,
-                    eng,
-                    events=events,
-                    runlog=runlog,
-                    network=network,
-                    force=force,
-                    wait=not no_wait,
-                    no_cache=False,
-                )
-            finally:
-                runlog.close()
+            build_logged(plan, base, eng, events, network=network, force=force, no_wait=no_wait)
             do_run(
                 eng,
                 spec,

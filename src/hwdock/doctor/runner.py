@@ -80,35 +80,9 @@ class CliRunner:
     def run_argv(
         self, spec: RunSpec, command: list[str] | None = None, *, entrypoint: str | None = None
     ) -> list[str]:
-        argv = [self.binary, "run", "--rm"]
-        if spec.name:
-            argv += ["--name", spec.name]
-        if entrypoint is not None:
-            argv += ["--entrypoint", entrypoint]
-        for d in [*spec.devices, *spec.cdi_devices]:
-            argv += ["--device", d]
-        for g in spec.group_add:
-            argv += ["--group-add", str(g)]
-        if spec.gpus:
-            argv += ["--gpus", spec.gpus]
-        if spec.ipc:
-            argv += ["--ipc", spec.ipc]
-        if spec.shm_size and spec.ipc != "host":
-            argv += ["--shm-size", spec.shm_size]
-        for m in spec.mounts:
-            opts = f"type={m.kind},source={m.source},target={m.target}"
-            argv += ["--mount", opts + (",readonly" if m.read_only else "")]
-        for k, v in spec.env.items():
-            argv += ["-e", f"{k}={v}"]
-        for k in spec.env_passthrough:
-            argv += ["-e", k]
-        for cap in spec.cap_add:
-            argv += ["--cap-add", cap]
-        for opt in spec.security_opt:
-            argv += ["--security-opt", opt]
-        if spec.privileged:
-            argv.append("--privileged")
-        return [*argv, spec.image, *(command if command is not None else spec.command)]
+        from hwdock.engine.argv import run_argv
+
+        return run_argv(spec, self.binary, command=command, entrypoint=entrypoint)
 
     def run(
         self,

@@ -158,6 +158,10 @@ class Matcher:
                 matched = not p.exclusion
         return matched
 
+    def combined_regex(self) -> re.Pattern[str] | None:
+        """One regular expression equivalent to `excluded_in_walk`, when there is one."""
+        return self._any
+
     def excluded_in_walk(self, path: str) -> bool:
         """Like `excluded`, for a walk that only visits children of directories it kept."""
         if self._any is not None:

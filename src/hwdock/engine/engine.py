@@ -16,13 +16,24 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from hwdock.engine import argv as argv_
+from hwdock.engine.argv import BuildMode
 from hwdock.engine.reference import fully_qualified, is_local_registry, parse_reference
 from hwdock.errors import ExitCode, HwdockError
 from hwdock.plan.model import ImageStep, RunSpec
 
-BuildMode = Literal["buildx", "buildkit", "legacy", "podman"]
+if TYPE_CHECKING:
+    from hwdock.engine.api import EngineAPI
+
+
+@dataclass
+class PendingInspect:
+    """An image inspect under way: a client process, or the Engine API's answer already."""
+
+    proc: subprocess.Popen[str] | None
+    result: dict[str, Any] | None = None
 
 
 @dataclass
@@ -90,8 +101,31 @@ class ContainerEngine:
         return fully_qualified(ref) if self.name == "podman" else ref
 
     def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        api = self._api()
+        if api is not None:
+            from hwdock.engine.api import ApiUnavailable
+
+            try:
+                return api.image_inspect(ref)
+            except ApiUnavailable:
+                self._api_off = True  # ask the client from now on (it names the problem)
         out = self._call(["image", "inspect", ref])
         return self._inspect_result(out)
+
+    def _api(self) -> EngineAPI | None:
+        """The Engine API on the daemon's local socket (Docker only), or None: the client."""
+        if self.name != "docker" or getattr(self, "_api_off", False):
+            return None
+        api: EngineAPI | None = getattr(self, "_api_obj", None)
+        if api is None:
+            from hwdock.engine.api import EngineAPI, docker_socket
+
+            path = docker_socket()
+            if path is None:
+                self._api_off = True
+                return None
+            api = self._api_obj = EngineAPI(path)
+        return api
 
     def _inspect_result(self, out: subprocess.CompletedProcess[str]) -> dict[str, Any] | None:
         if out.returncode != 0:
@@ -110,9 +144,12 @@ class ContainerEngine:
             return None
         return data[0] if isinstance(data, list) and data else None
 
-    def image_inspect_start(self, ref: str) -> subprocess.Popen[str]:
-        """Start an inspect in the background (overlaps with hashing the context)."""
-        return subprocess.Popen(
+    def image_inspect_start(self, ref: str) -> PendingInspect:
+        """Start an inspect; a client process runs in the background (overlapping the context
+        digest), while the Engine API answers at once (about a millisecond)."""
+        if self._api() is not None:
+            return PendingInspect(None, self.image_inspect(ref))
+        proc = subprocess.Popen(
             [self.cli, "image", "inspect", ref],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -120,8 +157,12 @@ class ContainerEngine:
             text=True,
             env=self.env(),
         )
+        return PendingInspect(proc, None)
 
-    def image_inspect_finish(self, proc: subprocess.Popen[str]) -> dict[str, Any] | None:
+    def image_inspect_finish(self, pending: PendingInspect) -> dict[str, Any] | None:
+        proc = pending.proc
+        if proc is None:
+            return pending.result
         out, err = proc.communicate(timeout=60)
         return self._inspect_result(
             subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
@@ -150,10 +191,9 @@ class ContainerEngine:
         return ["--tls-verify=false"] if is_local_registry(domain) else []
 
     def pull_argv(self, ref: str, platform: str | None = None) -> list[str]:
-        argv = [self.cli, "pull", *self._tls_args(ref)]
-        if platform:
-            argv += ["--platform", platform]
-        return [*argv, self.normalise(ref)]
+        return argv_.pull_argv(
+            self.normalise(ref), self.cli, platform=platform, tls_verify=not self._tls_args(ref)
+        )
 
     def pull(self, ref: str, platform: str | None = None, timeout: float = 3600) -> None:
         out = self._call(self.pull_argv(ref, platform)[1:], timeout=timeout)
@@ -196,34 +236,19 @@ class ContainerEngine:
         no_cache: bool = False,
     ) -> list[str]:
         """The build command. Without `tag` the image stays untagged until hwdock tags it."""
-        if self.build_mode == "buildx":
-            argv = [self.cli, "buildx", "build", "--load", "--progress=plain"]
-        elif self.build_mode == "buildkit":
-            argv = [self.cli, "build", "--progress=plain"]
-        else:
-            argv = [self.cli, "build"]
-        if dockerfile:
-            argv += ["--file", dockerfile]
-        if step.target:
-            argv += ["--target", step.target]
-        if step.platform:
-            argv += ["--platform", step.platform]
-        if network:
-            argv += ["--network", network]
-        if no_cache:
-            argv += ["--no-cache"]
-        for k, v in step.build_args.items():
-            argv += ["--build-arg", f"{k}={v}"]
-        if self.has_buildkit:
-            for sid in step.secrets:
-                argv += ["--secret", f"id={sid},env={sid}"]
-        for k, v in (labels or {}).items():
-            argv += ["--label", f"{k}={v}"]
-        if iidfile:
-            argv += ["--iidfile", iidfile]
-        if tag:
-            argv += ["--tag", tag]
-        return [*argv, context]
+        return argv_.build_argv(
+            step,
+            self.cli,
+            mode=self.build_mode,
+            context=context,
+            dockerfile=dockerfile or "",
+            iidfile=iidfile,
+            labels=labels or {},
+            network=network,
+            tag=tag or "",
+            no_cache=no_cache,
+            long_flags=True,
+        )
 
     # ---- run ---------------------------------------------------------------------------
 
@@ -237,56 +262,18 @@ class ContainerEngine:
         entrypoint: str | None = None,
         remove: bool = True,
     ) -> list[str]:
-        argv = [self.cli, "run"]
-        if remove:
-            argv.append("--rm")
-        if detach:
-            argv.append("--detach")
-        if interactive:
-            argv += ["--interactive", "--tty"]
-        if spec.name:
-            argv += ["--name", spec.name]
-        for dev in spec.devices:
-            argv += ["--device", dev]
-        for gid in spec.group_add:
-            argv += ["--group-add", str(int(gid))]
-        cdi = list(spec.cdi_devices)
-        if spec.gpus:
-            if self.name == "podman":
-                cdi += _gpus_to_cdi(spec.gpus)
-            else:
-                argv += ["--gpus", spec.gpus]
-        for dev in cdi:
-            argv += ["--device", dev]
-        if spec.ipc:
-            argv += ["--ipc", spec.ipc]
-        if spec.shm_size and spec.ipc != "host":
-            argv += ["--shm-size", spec.shm_size]
-        for m in spec.mounts:
-            if m.kind == "tmpfs":
-                argv += ["--mount", f"type=tmpfs,target={m.target}"]
-                continue
-            opt = f"type={m.kind},source={m.source},target={m.target}"
-            if m.read_only:
-                opt += ",readonly"
-            argv += ["--mount", opt]
-        for k, v in spec.env.items():
-            argv += ["--env", f"{k}={v}"]
-        for name in spec.env_passthrough:
-            argv += ["--env", name]  # value comes from hwdock's environment, never argv
-        for host, cont in spec.ports:
-            argv += ["--publish", f"{int(host)}:{int(cont)}"]
-        for cap in spec.cap_add:
-            argv += ["--cap-add", cap]
-        for opt in spec.security_opt:
-            argv += ["--security-opt", opt]
-        if spec.privileged:
-            argv.append("--privileged")
-        if entrypoint:
-            argv += ["--entrypoint", entrypoint]
-        argv.append(self.normalise_run_image(spec.image))
-        argv += list(spec.command if command is None else command)
-        return argv
+        return argv_.run_argv(
+            spec,
+            self.cli,
+            command=command,
+            detach=detach,
+            interactive=interactive,
+            entrypoint=entrypoint,
+            remove=remove,
+            image=self.normalise_run_image(spec.image),
+            engine=self.name,
+            long_flags=True,
+        )
 
     def normalise_run_image(self, ref: str) -> str:
         if self.name != "podman":
@@ -316,14 +303,3 @@ class ContainerEngine:
         from hwdock.engine.execute import build_step
 
         return build_step(self, step, **kwargs)
-
-
-def _gpus_to_cdi(gpus: str) -> list[str]:
-    """docker's `--gpus` value to CDI names: "all" -> nvidia.com/gpu=all, "device=0,1" -> ..."""
-    value = gpus.strip()
-    if value in ("all", "") or value.isdigit():
-        return ["nvidia.com/gpu=all"]
-    if value.startswith("device="):
-        ids = value.split("=", 1)[1].strip('"').split(",")
-        return [f"nvidia.com/gpu={i.strip()}" for i in ids if i.strip()]
-    return ["nvidia.com/gpu=all"]

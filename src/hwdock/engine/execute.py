@@ -21,19 +21,18 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hwdock.engine.context import context_digest
 from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
 from hwdock.engine.engine import ContainerEngine
-from hwdock.engine.failures import classify
-from hwdock.engine.features import needs_buildkit
 from hwdock.engine.labels import PLAN_HASH_LABEL, image_labels, plan_hash
-from hwdock.engine.progress import ProgressParser
-from hwdock.engine.registry import Registry
 from hwdock.engine.runlog import Events, RunLog, tag_lock
 from hwdock.errors import ExitCode, HwdockError, InputError
 from hwdock.plan.model import ImageStep, Plan
+
+if TYPE_CHECKING:
+    from hwdock.engine.registry import Registry
 
 
 @dataclass
@@ -66,6 +65,8 @@ class PreparedBuild:
 
     def features(self) -> list[str]:
         """BuildKit-only features of the Dockerfile (read only when the builder lacks them)."""
+        from hwdock.engine.features import needs_buildkit
+
         return needs_buildkit(
             self.dockerfile_text,
             path=str(self.dockerfile),
@@ -99,7 +100,49 @@ def prepare(step: ImageStep, opts: BuildOptions, scratch: Path | None) -> Prepar
 
 
 def base_images(pb: PreparedBuild) -> list[str]:
-    """The images the Dockerfile's FROM lines name (after ARG expansion, --target pruning)."""
+    """The images the Dockerfile's FROM lines name (after ARG expansion, --target pruning).
+
+    Remembered in the state directory by (Dockerfile text, build args, target), so the
+    "nothing changed" path neither imports nor runs the Dockerfile analyzer (~30 ms).
+    """
+    import hashlib
+    import json
+
+    from hwdock import __version__
+    from hwdock.engine.runlog import state_dir
+
+    key = hashlib.sha256(
+        json.dumps(
+            [__version__, pb.dockerfile_text, sorted(pb.step.build_args.items()), pb.step.target]
+        ).encode("utf-8", "surrogateescape")
+    ).hexdigest()
+    path = state_dir() / "from-images.json"
+    try:
+        cache = json.loads(path.read_text())
+        if not isinstance(cache, dict):
+            cache = {}
+    except (OSError, ValueError):
+        cache = {}
+    hit = cache.get(key)
+    if isinstance(hit, list) and all(isinstance(x, str) for x in hit):
+        return hit
+    found = _analyze_base_images(pb)
+    cache = dict(list(cache.items())[-(_FROM_CACHE_SIZE - 1) :])
+    cache[key] = found
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return found
+
+
+_FROM_CACHE_SIZE = 64
+
+
+def _analyze_base_images(pb: PreparedBuild) -> list[str]:
     try:
         from hwdock.dockerfile import analyze
 
@@ -254,6 +297,8 @@ def pull_step(
     t0 = time.monotonic()
     if step.skip_if_present and engine.image_exists(step.image):
         return StepResult(step.id, step.image, "present", engine.image_id(step.image))
+    from hwdock.engine.registry import Registry
+
     reg = opts.registry or Registry()
     info = reg.manifest(step.image)
     events.emit(
@@ -403,6 +448,9 @@ def _run_build(
     events: Events,
     runlog: RunLog,
 ) -> str:
+    from hwdock.engine.failures import classify
+    from hwdock.engine.progress import ProgressParser
+
     log = runlog.log()
     log.write(f"### step {step.id}: {shlex.join(engine.build_env_prefix() + argv)}\n")
     log.flush()

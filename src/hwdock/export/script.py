@@ -1,17 +1,32 @@
 """A POSIX sh script that carries out a plan: pulls, builds, then runs.
 
+The one script renderer: `hwdock export script` and `hwdock plan --script` both write it, with
+the command lines from `hwdock.engine.argv` (the same the engine runs).
+
 Every value is quoted with single quotes (`shlex.quote`), so names and paths with spaces,
 quotes, `$(...)`, backticks or newlines reach the engine byte for byte and are never run.
 Comments carry the reasons; newlines in them are flattened so a reason cannot end a comment.
+A plan whose verdicts say it cannot work on the planned host stops with exit status 11 unless
+`HWDOCK_FORCE=1` is set.
 """
 
 from __future__ import annotations
 
 import shlex
+from typing import Literal
 
+from hwdock.engine.argv import build_argv, inspect_argv, pull_argv, run_argv
 from hwdock.errors import InputError
-from hwdock.export.argv import build_argv, inspect_argv, pull_argv, run_argv
 from hwdock.plan.model import ImageStep, Plan
+
+DockerfileVia = Literal["stdin", "file"]
+_FORCE = "see the VERDICT lines, or set HWDOCK_FORCE=1 to run it anyway"
+_DF = "@HWDOCK_DOCKERFILE@"  # stands for the generated Dockerfile's temporary path
+
+
+def quote(value: str) -> str:
+    """One shell word that is exactly `value`."""
+    return shlex.quote(value)
 
 
 def _line(argv: list[str]) -> str:
@@ -21,7 +36,7 @@ def _line(argv: list[str]) -> str:
                 f"a value contains a NUL byte, which no command line can carry: {a!r}",
                 hint="fix the name or path in the plan",
             )
-    return " ".join(shlex.quote(a) for a in argv)
+    return " ".join(quote(a) for a in argv)
 
 
 def _comment(text: str) -> str:
@@ -29,35 +44,79 @@ def _comment(text: str) -> str:
     return f"# {flat}" if flat else "#"
 
 
-def _step_lines(step: ImageStep, engine: str) -> list[str]:
+def _heredoc_delim(text: str) -> str:
+    delim = "HWDOCK_DOCKERFILE"
+    lines = set(text.splitlines())
+    while delim in lines:
+        delim += "_"
+    return delim
+
+
+def _build_lines(step: ImageStep, engine: str, via: DockerfileVia) -> list[str]:
+    text = step.generated_dockerfile
+    if text is None:
+        return [_line(build_argv(step, engine))]
+    if via == "stdin":
+        return [f"printf '%s' {quote(text)} | {_line(build_argv(step, engine))}"]
+    delim = _heredoc_delim(text)
+    line = _line(build_argv(step, engine, dockerfile=_DF)).replace(quote(_DF), '"$hwdock_df"')
+    return [
+        'hwdock_df="$(mktemp)"',
+        f"cat > \"$hwdock_df\" <<'{delim}'",
+        text.rstrip("\n"),
+        delim,
+        line,
+        'rm -f "$hwdock_df"',
+    ]
+
+
+def _step_lines(step: ImageStep, engine: str, via: DockerfileVia) -> list[str]:
     lines = [_comment(f"step {step.id}: {step.action} {step.image}"), _comment(step.reason)]
     if step.action == "use-local":
         lines.append(_line(inspect_argv(step.image, engine)) + " >/dev/null")
         return lines
     if step.action == "pull":
-        body = [_line(pull_argv(step, engine))]
+        body = [_line(pull_argv(step.image, engine))]
     else:
-        argv = build_argv(step, engine)
-        if step.generated_dockerfile is not None:
-            text = step.generated_dockerfile
-            body = [f"printf '%s' {shlex.quote(text)} | {_line(argv)}"]
-        else:
-            body = [_line(argv)]
-        if step.needs_buildkit and engine == "docker":
-            body = [f"DOCKER_BUILDKIT=1 {b}" for b in body]
+        body = _build_lines(step, engine, via)
+        if (step.needs_buildkit or step.secrets) and engine == "docker":  # secrets too
+            at = 4 if body[0].startswith("hwdock_df=") else 0
+            body[at] = f"DOCKER_BUILDKIT=1 {body[at]}"
     if step.skip_if_present:
         lines.append(f"if {_line(inspect_argv(step.image, engine))} >/dev/null 2>&1; then")
-        lines.append(f"  echo {shlex.quote(f'hwdock: {step.image} is present, skipping')}")
+        lines.append(f"  echo {quote(f'hwdock: {step.image} is present, skipping')}")
         lines.append("else")
-        lines += [f"  {b}" for b in body]
+        # one command is indented; a heredoc's lines must stay as they are
+        lines += [f"  {b}" for b in body] if len(body) == 1 else body
         lines.append("fi")
     else:
         lines += body
     return lines
 
 
-def render_script(plan: Plan, *, engine: str = "docker", run: bool = True) -> str:
-    """The script text. `run=False` stops after the image steps."""
+def _verdict_guard(plan: Plan) -> list[str]:
+    errors = [v for v in plan.verdicts if v.severity == "error"]
+    if not errors:
+        return []
+    out = [_comment(f"VERDICT {v.code}: {v.message}") for v in errors]
+    codes = ", ".join(sorted({v.code for v in errors}))
+    message = f"hwdock: this plan cannot work on the planned host ({codes}); {_FORCE}"
+    return [
+        *out,
+        'if [ "${HWDOCK_FORCE:-}" != 1 ]; then',
+        f"  echo {quote(message)} >&2",
+        "  exit 11",
+        "fi",
+        "",
+    ]
+
+
+def render_script(
+    plan: Plan, *, engine: str = "docker", run: bool = True, dockerfile_via: DockerfileVia = "stdin"
+) -> str:
+    """The script text. `run=False` stops after the image steps. A generated Dockerfile
+    reaches the build on stdin (`-f -`), or with `dockerfile_via="file"` through a temporary
+    file written from a heredoc (for engines or wrappers that cannot read it from stdin)."""
     out = [
         "#!/bin/sh",
         _comment(f"Generated by hwdock from a {plan.recipe} plan for platform {plan.platform}"),
@@ -65,12 +124,13 @@ def render_script(plan: Plan, *, engine: str = "docker", run: bool = True) -> st
     if plan.host:
         out.append(_comment(f"host: {plan.host}"))
     out += ["set -eu", ""]
+    out += _verdict_guard(plan)
     for d in plan.decisions:
         out.append(_comment(f"{d.key}: {d.what} ({d.why})"))
     if plan.decisions:
         out.append("")
     for step in plan.steps:
-        out += _step_lines(step, engine)
+        out += _step_lines(step, engine, dockerfile_via)
         out.append("")
     if run and plan.run is not None:
         for note in plan.run.notes:
@@ -80,3 +140,8 @@ def render_script(plan: Plan, *, engine: str = "docker", run: bool = True) -> st
             out.append(_comment(f"passed by name from your environment: {names}"))
         out.append("exec " + _line(run_argv(plan.run, engine)))
     return "\n".join(out) + "\n"
+
+
+def plan_script(plan: Plan) -> str:
+    """What `hwdock plan --script` prints: the script, its generated Dockerfiles as files."""
+    return render_script(plan, dockerfile_via="file")

@@ -159,9 +159,9 @@ def run_plan(
 
         dump(plan.to_dict())
     elif as_script:
-        from hwdock.plan.script import to_script
+        from hwdock.export.script import plan_script
 
-        sys.stdout.write(to_script(plan))
+        sys.stdout.write(plan_script(plan))
     else:
         from rich.console import Console
 

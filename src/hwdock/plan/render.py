@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hwdock.engine.argv import build_argv, pull_argv, run_argv
 from hwdock.plan.model import Plan
-from hwdock.plan.script import build_argv, pull_argv, run_argv
 
 _MARK = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "info": ("i", "cyan")}
 
@@ -46,10 +46,12 @@ def render(plan: Plan, console: Console) -> None:
             Text.assemble((f"{i}. {step.action} ", "bold"), step.image, f" — {step.reason}")
         )
         if step.action == "pull":
-            console.print("   $ " + shlex.join(pull_argv(step)), markup=False, highlight=False)
+            console.print(
+                "   $ " + shlex.join(pull_argv(step.image)), markup=False, highlight=False
+            )
         elif step.action == "build":
             path = "<hwdock.Dockerfile, see --json>" if step.generated_dockerfile else None
-            argv = build_argv(step, dockerfile_path=path)
+            argv = build_argv(step, dockerfile=path)
             prefix = "[skipped when present] " if step.skip_if_present else ""
             console.print("   $ " + prefix + shlex.join(argv), markup=False, highlight=False)
     if plan.run is not None:
