@@ -34,6 +34,8 @@ RULES: dict[str, tuple[str, str | None]] = {
     "InvalidPlatform": ("error", "use os/arch[/variant], e.g. linux/amd64"),
 }
 
+_URLS: dict[str, str] = {}  # rule -> its documentation page, made on first use
+
 _SECRET = re.compile(
     r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)"
 )
@@ -47,7 +49,9 @@ def is_secret_name(name: str) -> bool:
 
 def finding(code: str, message: str, line: int | None, **kw: str | None) -> DockerfileFinding:
     severity, fix = RULES.get(code, ("warning", None))
-    url = _DOCS + _kebab(code) + "/" if code in _BUILDKIT_RULES else None
+    url = _URLS.get(code)
+    if url is None and code in _BUILDKIT_RULES:
+        url = _URLS[code] = _DOCS + _kebab(code) + "/"
     return DockerfileFinding(
         code=code,
         message=message,

@@ -34,7 +34,7 @@ from hwdock.dockerfile.model import (
 )
 from hwdock.dockerfile.parser import Node, parse
 from hwdock.dockerfile.platforms import Platform, host_platform, parse_platform
-from hwdock.dockerfile.shell import Lex, ShellError
+from hwdock.dockerfile.shell import Lex, ShellError, WordResult
 from hwdock.errors import InputError, UsageError
 
 __all__ = ["analyze"]
@@ -120,6 +120,7 @@ def _builtins(
     return vals
 
 
+_NO_VARS: frozenset[str] = frozenset()  # shared: callers never add to a result's sets
 _LEXERS = {tok: Lex(tok) for tok in ("\\", "`")}  # a Lex is configuration only
 
 
@@ -127,9 +128,12 @@ class _Ctx:
     def __init__(self, path: str, escape: str) -> None:
         self.path = path
         self.lex = _LEXERS.get(escape) or Lex(escape)
+        self.escape = escape
         self.findings: list[DockerfileFinding] = []
 
     def expand(self, word: str, env: Mapping[str, str], line: int, *, fatal: bool = True):
+        if not _may_expand(word, self.escape):
+            return WordResult(word, [], _NO_VARS, _NO_VARS)  # nothing to expand or unquote
         try:
             return self.lex.process_word(word, env)
         except ShellError as err:

@@ -28,6 +28,9 @@ __all__ = ["Heredoc", "Node", "Result", "Warning", "go_quote", "parse"]
 MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
+# the instruction's name and the spaces after it (what a split at the first run of spaces gives)
+_SPLIT_SPACES = "\t\v\f\r "
+_HEAD = re.compile(r"([^\t\v\f\r ]*)[\t\v\f\r ]*").match
 _GO_SPACE_RE = re.compile("[" + re.escape(GO_SPACES) + "]")
 # compiled on first use (through re's cache): most files have no heredoc
 _HEREDOC = r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z"
@@ -622,10 +625,14 @@ _DISPATCH = {
 
 
 def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
-    parts = _WS_SPLIT.split(line.strip(GO_SPACES), maxsplit=1)
-    cmd = parts[0]
-    if len(parts) == 2:
-        args = parts[1]
+    text = line.strip(GO_SPACES)
+    cmd, sep, args = text.partition(" ")
+    if not sep or not cmd.isalpha() or args[:1] in _SPLIT_SPACES:
+        # not `NAME args` with one space: split at the first run of spaces
+        head = _HEAD(text)
+        cmd = head.group(1)
+        args = text[head.end() :]  # "" when there is no space: `text` ends in no space
+    if args:
         if args.startswith("--") or args[:1] in GO_SPACES:
             args, flags = _extract_flags(args, st.escape)
             args = args.strip(GO_SPACES)
