@@ -329,7 +329,9 @@ def _continued(line: str, esc: str) -> str | None:
 
 
 _SIMPLE_WS = re.compile(r"[\t\n\v\f\r ]+")
-_NOT_SIMPLE = re.compile(r"[^\x20-\x7e\t\n\v\f\r]|['\"\\`]").search
+# a character other than printable ASCII and \t\n\v\f\r, or a quote, backslash or backquote
+_NOT_SIMPLE = re.compile(r"[^\t\n\v\f\r !#-&(-\[\]-_a-~]").search
+_PLAIN_FLAG = re.compile(r"(--[!#-&(-\[\]-_a-~]*)(?:[\t\v\f\r ]+|\Z)").match
 
 
 def _words_regex(esc: str) -> re.Pattern[str]:
@@ -468,23 +470,28 @@ def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
 
 
 def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
+    """The `--flags` at the start of `line`, and the text after them (Go spaces around it)."""
     rest = line.lstrip(GO_SPACES)
     if not rest.startswith("--"):
         return rest, []
-    if _NOT_SIMPLE(rest) is None:
-        # printable ASCII, no quote or escape: str.split's whitespace is Go's here
-        found: list[str] = []
-        while rest.startswith("--"):
-            parts = rest.split(None, 1)
-            word = parts[0]
-            if word == "--":
-                return (parts[1] if len(parts) == 2 else ""), found
-            found.append(word)
-            if len(parts) == 1:
-                return "", found
-            rest = parts[1]
-        return rest, found
-    found = []
+    found: list[str] = []
+    pos = 0
+    # plain flags (printable ASCII, no quote or escape) each followed by ASCII spaces or the end
+    while (m := _PLAIN_FLAG(rest, pos)) is not None:
+        word = m.group(1)
+        if word == "--":
+            return rest[m.end() :], found
+        found.append(word)
+        pos = m.end()
+    tail = rest[pos:]
+    if tail.startswith("--") or tail[:1] in GO_SPACES:
+        more_rest, more = _extract_flags_general(tail.lstrip(GO_SPACES), esc)
+        return more_rest, found + more
+    return tail, found
+
+
+def _extract_flags_general(rest: str, esc: str) -> tuple[str, list[str]]:
+    found: list[str] = []
     while rest.startswith("--"):
         m = _GO_SPACE_RE.search(rest)
         word = rest[: m.start()] if m is not None else rest
