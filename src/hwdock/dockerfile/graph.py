@@ -148,10 +148,16 @@ def _split_kv(word: str) -> tuple[str, str | None]:
     return key, (value if eq else None)
 
 
+# instructions with nothing to check once a stage has begun
+_UNCHECKED = INSTRUCTIONS - {"arg", "env", "from", "label", "onbuild"}
+
+
 def _check_instructions(nodes: list[Node], path: str) -> None:
     seen_from = False
     for n in nodes:
         cmd = n.keyword
+        if seen_from and cmd in _UNCHECKED:
+            continue
         if cmd not in INSTRUCTIONS:
             import difflib
 

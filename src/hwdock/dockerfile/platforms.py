@@ -29,20 +29,20 @@ class Platform(FrozenRecord):
     os: str
     arch: str
     variant: str
+    _text: str
 
     def __init__(self, os: str, arch: str, variant: str = "") -> None:
         self._set("os", os)
         self._set("arch", arch)
         self._set("variant", variant)
+        if os and arch:
+            text = f"{os}/{arch}/{variant}" if variant else f"{os}/{arch}"
+        else:
+            text = "/".join(p for p in (os, arch, variant) if p)
+        self._set("_text", text)  # made once: analyze() prints two platforms per file
 
     def __str__(self) -> str:
-        if self.os and self.arch:
-            return (
-                f"{self.os}/{self.arch}/{self.variant}"
-                if self.variant
-                else f"{self.os}/{self.arch}"
-            )
-        return "/".join(p for p in (self.os, self.arch, self.variant) if p)
+        return self._text
 
 
 def parse_platform(text: str) -> Platform:
