@@ -45,10 +45,11 @@ class ImageRef(FrozenRecord):
     digest: str | None
 
     def __init__(self, domain: str, path: str, tag: str | None, digest: str | None) -> None:
-        self._set("domain", domain)
-        self._set("path", path)
-        self._set("tag", tag)
-        self._set("digest", digest)
+        init = object.__setattr__  # one per base image: a frozen record without `_set` calls
+        init(self, "domain", domain)
+        init(self, "path", path)
+        init(self, "tag", tag)
+        init(self, "digest", digest)
 
     @property
     def name(self) -> str:

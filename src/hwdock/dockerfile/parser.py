@@ -328,7 +328,6 @@ def _continued(line: str, esc: str) -> str | None:
     return t
 
 
-_SIMPLE_WS = re.compile(r"[\t\n\v\f\r ]+")
 # a character other than printable ASCII and \t\n\v\f\r, or a quote, backslash or backquote
 _NOT_SIMPLE = re.compile(r"[^\t\n\v\f\r !#-&(-\[\]-_a-~]").search
 _PLAIN_FLAG = re.compile(r"(--[!#-&(-\[\]-_a-~]*)(?:[\t\v\f\r ]+|\Z)").match
@@ -353,7 +352,8 @@ _WORDS: dict[str, Callable[[str], Iterator[re.Match[str]]]] = {}  # compiled on 
 
 def _parse_words(rest: str, esc: str) -> list[str]:
     if _NOT_SIMPLE(rest) is None:
-        return [w for w in _SIMPLE_WS.split(rest) if w]
+        # printable ASCII and \t\n\v\f\r only: str.split's spaces are exactly these
+        return rest.split()
     words: list[str] = []
     finditer = _WORDS.get(esc)
     if finditer is None:

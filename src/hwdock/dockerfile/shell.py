@@ -171,6 +171,16 @@ _QUOTED_PART = re.compile(
 )
 
 
+_ONE_VAR = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})\Z").match
+
+
+def _lookup(name: str, env: Mapping[str, str]) -> WordResult:
+    v = env.get(name)
+    if v is None:
+        return WordResult("", [], set(), {name})
+    return WordResult(v, [], {name}, set())
+
+
 def _quoted_expand(word: str, env: Mapping[str, str]) -> WordResult:
     matched: set[str] = set()
     unmatched: set[str] = set()
@@ -230,8 +240,13 @@ class Lex:
         if _PLAIN(word) is None and (self.escape_token not in word):
             return WordResult(word, [])  # nothing to expand, quote or escape
         if not self.skip_unset_env and word.isascii():
+            m = _ONE_VAR(word)
+            if m is not None:  # the whole word is `$NAME` or `${NAME}`
+                return _lookup(m.group(1) or m.group(2), env)
             if _SIMPLE_WORD(word) is not None:
                 return _simple_expand(word, env)
+            if self._plain_quotes and word[0] == "'" and word.find("'", 1) == len(word) - 1:
+                return WordResult(word[1:-1], [])  # one single-quoted string: kept as it is
             if self._plain_quotes and _QUOTED_WORD(word) is not None:
                 return _quoted_expand(word, env)
         return _Word(self, word, env, words=False).run()
