@@ -644,9 +644,7 @@ def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
             args, flags = _extract_flags(args, st.escape)
             args = args.strip(GO_SPACES)
         else:
-            flags = _EMPTY
-            if args[-1:] in GO_SPACES:
-                args = args.rstrip(GO_SPACES)
+            flags = _EMPTY  # `args` ends where `text` does: in no space
     else:
         args = ""
         flags = _EMPTY
