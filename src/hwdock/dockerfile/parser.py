@@ -437,7 +437,7 @@ _NOT_STRINGS = "when using JSON array syntax, arrays must be comprised of string
 def _maybe_json(rest: str, st: _State | None = None) -> tuple[_Next, dict[str, bool]]:
     if rest == "":
         return None, _NO_ATTRS
-    if not rest.lstrip(GO_SPACES).startswith("["):
+    if rest[:1] != "[":  # `rest` comes without spaces around it
         return [rest], _NO_ATTRS
     try:
         return _parse_json(rest), _JSON_ATTRS
@@ -448,7 +448,7 @@ def _maybe_json(rest: str, st: _State | None = None) -> tuple[_Next, dict[str, b
 
 
 def _maybe_json_list(rest: str, st: _State | None = None) -> tuple[_Next, dict[str, bool]]:
-    if not rest.lstrip(GO_SPACES).startswith("["):
+    if rest[:1] != "[":  # `rest` comes without spaces around it
         return _parse_ws_list(rest), _NO_ATTRS
     try:
         return _parse_json(rest), _JSON_ATTRS
