@@ -15,6 +15,7 @@
    `python -c pass` with the same interpreter. Goal: under 8x.
 
 Run: PYTHONPATH=src .venv/bin/python bench/bench_explain.py [--rounds N] [--loops N] [--procs N]
+     [--breakdown]  (each step alone, per pass: where the time goes)
 """
 
 from __future__ import annotations
@@ -117,14 +118,59 @@ def median_run(argv: list[str], n: int, env: dict[str, str]) -> float:
     return statistics.median(times)
 
 
+def breakdown(files: list[tuple[str, bytes]], rounds: int) -> None:
+    """Each step alone, in ms per pass over the files (median of the rounds, interleaved)."""
+    from dockerfile_parse import DockerfileParser
+
+    from hwdock.dockerfile.parser import parse
+
+    def peer_structure(data: bytes, path: str) -> object:
+        return DockerfileParser(fileobj=io.BytesIO(data)).structure
+
+    steps = {
+        "dockerfile-parse .structure only": peer_structure,
+        "dockerfile-parse, all three": lambda data, path: theirs(data),
+        "hwdock parse only": parse,
+        "hwdock resolve (parse included)": ours_resolve,
+        "hwdock analyze (parse included)": ours,
+    }
+    loops = 10
+
+    def one_pass(fn) -> float:
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            for path, data in files:
+                fn(data, path)
+        return (time.perf_counter() - t0) / loops
+
+    for fn in steps.values():
+        one_pass(fn)  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, fn in steps.items():
+            times[name].append(one_pass(fn))
+    instructions = sum(len(parse(data, path).children) for path, data in files)
+    print(f"{len(files)} Dockerfiles, {instructions} instructions; ms per pass, median of {rounds}")
+    for name, ts in times.items():
+        print(f"  {name:34} {statistics.median(ts) * 1000:7.3f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--loops", type=int, default=20)
     ap.add_argument("--procs", type=int, default=15)
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="only time each step alone (per pass over the files) and exit",
+    )
     a = ap.parse_args()
 
     files = usable(corpus())
+    if a.breakdown:
+        breakdown(files, a.rounds)
+        return
     lines = sum(d.count(b"\n") for _, d in files)
 
     def run_ours() -> None:

@@ -102,22 +102,15 @@ def parse_image_ref(ref: str) -> ImageRef:
             f"invalid repository name ({ref}), cannot specify 64-byte hexadecimal strings"
         )
     domain, rest = _split_domain(ref)
-    repo = rest
-    if ":" in rest or "@" in rest:
-        repo_end = len(rest)
-        for sep in (":", "@"):
-            j = rest.find(sep)
-            if j >= 0:
-                repo_end = min(repo_end, j)
-        repo = rest[:repo_end]
-    if repo.lower() != repo:
+    repo = rest.partition(":")[0].partition("@")[0]  # up to the tag or digest
+    if not repo.islower() and repo.lower() != repo:
         raise InvalidReference(
             f"invalid reference format: repository name ({rest}) must be lowercase"
         )
-    m = _REFERENCE.match(f"{domain}/{rest}")
+    m = _REFERENCE.match(domain + "/" + rest)
     if m is None:
         raise InvalidReference(f"invalid reference format: {ref!r}")
-    name, tag, digest = m.group(1), m.group(2), m.group(3)
+    name, tag, digest = m.groups()
     if len(name) > NAME_TOTAL_MAX:
         raise InvalidReference(f"repository name must not be more than {NAME_TOTAL_MAX} characters")
-    return ImageRef(domain=domain, path=name[len(domain) + 1 :], tag=tag, digest=digest)
+    return ImageRef(domain, name[len(domain) + 1 :], tag, digest)
