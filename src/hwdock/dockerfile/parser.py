@@ -30,7 +30,7 @@ MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
 # the instruction's name and the spaces after it (what a split at the first run of spaces gives)
 _SPLIT_SPACES = "\t\v\f\r "
-_HEAD = re.compile(r"([^\t\v\f\r ]*)[\t\v\f\r ]*").match
+_HEAD = r"([^\t\v\f\r ]*)[\t\v\f\r ]*"  # rare: compiled on first use (through re's cache)
 _GO_SPACE_RE = re.compile("[" + re.escape(GO_SPACES) + "]")
 # compiled on first use (through re's cache): most files have no heredoc
 _HEREDOC = r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z"
@@ -636,7 +636,8 @@ def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
     cmd, sep, args = text.partition(" ")
     if not sep or not cmd.isalpha() or args[:1] in _SPLIT_SPACES:
         # not `NAME args` with one space: split at the first run of spaces
-        head = _HEAD(text)
+        head = re.match(_HEAD, text)
+        assert head is not None  # the pattern matches any text
         cmd = head.group(1)
         args = text[head.end() :]  # "" when there is no space: `text` ends in no space
     if args:
