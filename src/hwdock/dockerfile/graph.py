@@ -142,6 +142,13 @@ class _Ctx:
             self.findings.append(finding("ExpansionError", str(err), line))
             return None
 
+    def value(self, word: str, env: Mapping[str, str], line: int) -> str | None:
+        """The expanded word alone: `expand(..., fatal=False)` without the variable sets."""
+        if not _may_expand(word, self.escape):
+            return word
+        r = self.expand(word, env, line, fatal=False)
+        return None if r is None else r.result
+
 
 def _split_kv(word: str) -> tuple[str, str | None]:
     key, eq, value = word.partition("=")
@@ -718,6 +725,13 @@ def _dispatch_stage(
                     _note_known(
                         key, av.value, av.source, line, st.index, base_env, arch_args, toolkits
                     )
+        elif cmd in ("env", "label") and not checks:
+            for k, v in _resolved_pairs(ctx, n.args, env, line):
+                if cmd == "env":
+                    env[k] = v
+                    st.config_env[k] = v
+                else:
+                    st.labels[k] = v
         elif cmd in ("env", "label"):
             pairs: list[tuple[str, str, bool]] = []
             a = n.args
@@ -775,6 +789,21 @@ def _dispatch_stage(
                 r = ctx.expand(word, env, line, fatal=False)
                 if r is not None:
                     _undefined(ctx, r.unmatched, env, unknown_env, line)
+
+
+def _resolved_pairs(
+    ctx: _Ctx, a: list[str], env: Mapping[str, str], line: int
+) -> list[tuple[str, str]]:
+    """ENV/LABEL keys and values (a flat key, value, separator list) expanded against `env` as
+    it was before the instruction; a pair whose expansion fails is left out."""
+    pairs: list[tuple[str, str]] = []
+    value = ctx.value
+    for k in range(0, len(a) - 2, 3):
+        key = value(a[k], env, line)
+        val = value(a[k + 1], env, line)
+        if key is not None and val is not None:
+            pairs.append((key, val))
+    return pairs
 
 
 def _may_expand(word: str, esc: str) -> bool:
