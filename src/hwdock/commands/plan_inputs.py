@@ -108,6 +108,7 @@ class PlanArgs:
     debug: bool = False
     port: int = 8000
     hf_cache: Path | None = None  # None: the plan's run uses a named volume
+    model_here: bool = True  # False: --model names a path on the host the export is for
 
     @property
     def wanted(self) -> bool:
@@ -120,7 +121,7 @@ class PlanArgs:
             raise InputError(
                 "not a folder", path=str(self.source), hint="give the source tree (build context)"
             )
-        if self.model is not None and not self.model.exists():
+        if self.model is not None and self.model_here and not self.model.exists():
             raise InputError("model directory not found", path=str(self.model))
 
     def options(self) -> PlanOptions:
@@ -134,7 +135,7 @@ class PlanArgs:
             recipe=self.recipe,
             platform=self.platform,
             gpu=_split(self.gpu),
-            model=self.model.resolve() if self.model else None,
+            model=self.model.resolve() if self.model and self.model_here else self.model,
             customize=_split(self.customize),
             build_args=parse_pairs(self.build_arg),
             target=self.target,
