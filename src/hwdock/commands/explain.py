@@ -129,24 +129,6 @@ def fast_path(args: list[str]) -> int | None:
     return 0
 
 
-def _parse_build_args(values: list[str]) -> dict[str, str]:
-    from hwdock.errors import UsageError
-
-    out: dict[str, str] = {}
-    for v in values:
-        key, eq, val = v.partition("=")
-        if not key:
-            raise UsageError(f"--build-arg {v!r}: expected KEY=VALUE")
-        if not eq:
-            # as docker build: a bare KEY takes the value from the environment
-            env_val = os.environ.get(key)
-            if env_val is None:
-                continue
-            val = env_val
-        out[key] = val
-    return out
-
-
 def run_explain(
     path: Path,
     file: str | None,
@@ -157,6 +139,7 @@ def run_explain(
     *,
     use_engine: bool = True,
 ) -> tuple["BuildGraph", dict[str, Any]]:
+    from hwdock.commands.plan_inputs import parse_pairs
     from hwdock.dockerfile.graph import analyze, set_image_status
     from hwdock.dockerfile.recipes import find_base_recipes, parse_base_dockerfile_options
     from hwdock.errors import InputError, UsageError
@@ -183,7 +166,7 @@ def run_explain(
     graph = analyze(
         data,
         str(df),
-        _parse_build_args(build_arg),
+        parse_pairs(build_arg, environ=os.environ),  # a bare KEY: from the environment
         target,
         platform,
         host_machine=os.uname().machine or "x86_64",
