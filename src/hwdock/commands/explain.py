@@ -20,6 +20,8 @@ DOCKER_CLIENTS = ("/usr/bin/docker", "docker", "podman")
 def register(app: "typer.Typer") -> None:
     import typer
 
+    from hwdock.commands.common import NoEngineOpt
+
     @app.command("explain")
     def explain(
         path: Annotated[Path, typer.Argument(help="Build context directory.")] = Path("."),
@@ -45,10 +47,7 @@ def register(app: "typer.Typer") -> None:
                 help="IMAGE=PATH: this Dockerfile builds that base image (repeatable).",
             ),
         ] = None,
-        no_engine: Annotated[
-            bool,
-            typer.Option("--no-engine", help="Do not ask the container engine what is local."),
-        ] = False,
+        no_engine: NoEngineOpt = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
     ) -> None:
         """Show every stage, base image (and where its value came from), what is local, pulled
