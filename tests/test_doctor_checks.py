@@ -270,9 +270,25 @@ def test_buildkit_needed_but_missing() -> None:
     host.container.engines[0] = docker(buildkit_usable=False, buildx_version=None)
     c = by_id(run_checks(host, rocm_plan(host, [DGPU])))["buildkit"]
     assert c.status == "fail" and "app" in c.message
+    assert "docker-buildx-plugin" in (c.fix or "") and "/usr/bin/docker" in (c.fix or "")
     plan = rocm_plan(host, [DGPU])
     plan.steps[1].needs_buildkit = False
     assert by_id(run_checks(host, plan))["buildkit"].status == "warn"
+
+
+def test_buildkit_built_into_an_old_client_counts() -> None:
+    """What the probe reports on a host whose chosen client is Debian's 20.10 (no buildx)."""
+    host = rx7900_with_igpu()
+    host.container.engines[0] = docker(
+        client_version="20.10.24+dfsg1",
+        server_version="20.10.24+dfsg1",
+        buildx_version=None,
+        buildkit_usable=True,
+        build_mode="buildkit",
+    )
+    c = by_id(run_checks(host, rocm_plan(host, [DGPU])))["buildkit"]
+    assert c.status == "ok" and "built into the client" in c.message
+    assert c.evidence[0] == "/usr/bin/docker client 20.10.24+dfsg1, daemon 20.10.24+dfsg1"
 
 
 def test_plan_verdicts_become_checks() -> None:

@@ -33,9 +33,10 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     # no buildx on the Jetson; vLLM's Dockerfile needs BuildKit (RUN --mount)
     "jetson-orin": ({"buildkit": "warn"}, {"buildkit": "fail"}),
     # the user is not in group render: /dev/kfd and the render nodes are 0660 root:render
+    # free disk (invented figures): 72 GB leaves under the 5 GB margin after ~70 GB of images
     "mi250-2gcd": (
         {"buildkit": "warn", "device-access": "warn"},
-        {"buildkit": "warn", "device-access": "warn"},
+        {"buildkit": "warn", "device-access": "warn", "disk": "warn"},
     ),
     "mi300x-8": ({}, {}),
     # amdgpu is loaded but bound to none of the eight GPUs: no render nodes
@@ -46,7 +47,8 @@ EXPECTED: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "rtx4090": ({}, {"plan:driver-minor-compat": "warn"}),
     # ROCR_VISIBLE_DEVICES=0 hides the gfx1036 iGPU;
     # HSA_OVERRIDE_GFX_VERSION=11.0.0 is the 7900 XTX's own target
-    "rx7900xtx-igpu": ({}, {}),
+    # 43 GB free (invented) cannot hold the ROCm base and app images (~70 GB)
+    "rx7900xtx-igpu": ({}, {"disk": "fail"}),
     # gfx1151 needs a newer ROCm than the published base
     "strix-halo": ({}, {"plan:rocm-too-old": "fail"}),
     # /dev/nvidia* are 0660 root:video and the user is not in video; driver 470 is too old
@@ -106,3 +108,26 @@ def test_device_access_fix_names_the_group() -> None:
     assert c.fix == "sudo usermod -aG render $USER, then log in again"
     v100 = {c.id: c for c in run_checks(replay(HOSTS / "v100-old-driver"), None)}["device-access"]
     assert v100.fix == "sudo usermod -aG video $USER, then log in again"
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "text"),
+    [
+        ("mi300x-8", "ok", "2901 GB free on /var/lib/docker"),
+        ("rtx4090", "ok", "850 GB free on /var/lib/docker"),
+        ("mi250-2gcd", "warn", "leaves less than 5 GB free on /var/lib/docker"),
+        ("rx7900xtx-igpu", "fail", "~70 GB needed, 43 GB free on /var/lib/docker"),
+    ],
+)
+def test_disk_check_on_hosts_with_disk_figures(name: str, status: str, text: str) -> None:
+    _need_hosts()
+    from hwdock.plan import make_plan
+    from hwdock.plan.options import PlanOptions
+    from hwdock.probe.capture import replay
+
+    host = replay(HOSTS / name)
+    disk = {c.id: c for c in run_checks(host, make_plan(host, PlanOptions(source=TREE)))}["disk"]
+    assert (disk.status, text in disk.message) == (status, True), disk.message
+    assert disk.evidence[0].startswith("/var/lib/docker: ")
+    if status != "ok":
+        assert disk.fix and "/var/lib/docker" in disk.fix

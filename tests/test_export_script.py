@@ -25,10 +25,9 @@ SH = shutil.which("sh")
 pytestmark = pytest.mark.skipif(SH is None, reason="no POSIX sh on PATH")
 
 SHIM = r"""#!/bin/sh
-# records argv NUL-separated, one record per call; `image inspect` says "absent"
+# records each call's argv NUL-separated in its own file argv.N; `image inspect` says "absent"
 n=$(cat "$SHIM_DIR/count" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$SHIM_DIR/count"
-printf '%s\0' docker "$@" >> "$SHIM_DIR/argv"
-printf '\036\0' >> "$SHIM_DIR/argv"
+printf '%s\0' docker "$@" > "$SHIM_DIR/argv.$n"
 prev=""
 for a in "$@"; do
   if [ "$prev" = "-f" ] && [ "$a" = "-" ]; then cat > "$SHIM_DIR/stdin.$n"; fi
@@ -44,25 +43,20 @@ def run_with_shim(tmp_path: Path, script: str) -> tuple[list[list[str]], dict[in
     shim_dir.mkdir(exist_ok=True)
     (shim_dir / "docker").write_text(SHIM)
     (shim_dir / "docker").chmod(0o755)
-    for f in shim_dir.glob("stdin.*"):
+    for f in [*shim_dir.glob("stdin.*"), *shim_dir.glob("argv.*")]:
         f.unlink()
-    for name in ("argv", "count"):
-        if (shim_dir / name).exists():
-            (shim_dir / name).unlink()
+    if (shim_dir / "count").exists():
+        (shim_dir / "count").unlink()
     path = tmp_path / "run.sh"
     path.write_text(script, encoding="utf-8")
     env = {"PATH": f"{shim_dir}:/usr/bin:/bin", "SHIM_DIR": str(shim_dir)}
     proc = subprocess.run([SH, str(path)], env=env, capture_output=True, timeout=30)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
-    raw = (shim_dir / "argv").read_bytes() if (shim_dir / "argv").exists() else b""
-    calls: list[list[str]] = []
-    cur: list[str] = []
-    for part in raw.split(b"\0")[:-1]:
-        if part == b"\x1e":
-            calls.append(cur)
-            cur = []
-        else:
-            cur.append(part.decode("utf-8", "surrogateescape"))
+    files = sorted(shim_dir.glob("argv.*"), key=lambda f: int(f.suffix[1:]))
+    calls = [
+        [part.decode("utf-8", "surrogateescape") for part in f.read_bytes().split(b"\0")[:-1]]
+        for f in files
+    ]
     stdins = {int(f.name.split(".")[1]): f.read_bytes() for f in shim_dir.glob("stdin.*")}
     return calls, stdins
 
@@ -136,7 +130,7 @@ def _hostile_plan(value: str) -> Plan:
         dockerfile=f"docker/{value}",
         context=f"ctx {value}",
         build_args={"ARG1": value, "EMPTY": ""},
-        labels={"org.hwdock.note": value},
+        labels={"dev.hwdock.note": value},
         secrets=["HF_TOKEN"],
     )
     run = RunSpec(

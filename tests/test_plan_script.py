@@ -92,7 +92,7 @@ def _hostile_plan() -> Plan:
         context="/src/with space",
         target="t 1",
         build_args={f"K{i}": v for i, v in enumerate(HOSTILE)},
-        labels={"org.hwdock.arch": "9.0 8.9"},
+        labels={"dev.hwdock.arch": "9.0 8.9"},
     )
     run = RunSpec(
         image="img:tag",

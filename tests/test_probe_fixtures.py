@@ -54,6 +54,7 @@ FINDING_CODES = {
     "nvml-unavailable",
     "compute-cap-from-table",
     "gpu-driver-not-bound",
+    "low-disk-space",
 }
 
 # Lists of objects are matched by the first of these keys the expected item carries.

@@ -228,3 +228,72 @@ def test_nvml_when_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert r.drivers[0].cuda_driver_version == "12.8"
     assert not [c for c in cap.runner.calls if c[0] == "nvidia-smi"]  # NVML answered
     assert "compute-cap-from-table" not in codes(r)
+
+
+def _docker_version(client: str, server: str) -> str:
+    return json.dumps({"Client": {"Version": client}, "Server": {"Version": server}})
+
+
+def test_probe_reports_the_docker_client_the_engine_uses(tmp_path: Path) -> None:
+    """This VM's shape: a new client without buildx first on PATH, Debian's 20.10 client (with
+    BuildKit built in) behind it, reachable twice through merged-usr /bin -> usr/bin."""
+    h = FakeHost(tmp_path / "cap").cpu()
+    h.link("/bin", "usr/bin")
+    h.command(["which", "-a", "docker"], "/usr/local/bin/docker\n/usr/bin/docker\n/bin/docker\n")
+    h.command(DOCKER_VERSION, _docker_version("28.2.2", "20.10.24+dfsg1"))
+    h.command(["docker", "buildx", "version"], "", returncode=1, stderr="unknown command")
+    h.command(
+        ["/usr/bin/docker", "version", "--format", "{{json .}}"],
+        _docker_version("20.10.24+dfsg1", "20.10.24+dfsg1"),
+    )
+    h.command(["/usr/bin/docker", "buildx", "version"], "", returncode=1)
+    h.command(["/usr/bin/docker", "info", "--format", "{{json .}}"], '{"Runtimes":{"runc":{}}}')
+    replay = load(h.write())
+    r = probe_host(replay.root, replay.runner, {}, replay.user)
+    (docker,) = [e for e in r.container.engines if e.name == "docker"]
+    assert (docker.client_path, docker.client_version) == ("/usr/bin/docker", "20.10.24+dfsg1")
+    assert (docker.build_mode, docker.buildkit_usable, docker.runtimes) == (
+        "buildkit",
+        True,
+        ["runc"],
+    )
+    assert "no-buildx" not in codes(r)
+    assert ("/bin/docker", "version", "--format", "{{json .}}") not in replay.runner.calls
+
+
+def test_no_buildkit_route_names_a_fix_that_exists(tmp_path: Path) -> None:
+    h = FakeHost(tmp_path / "cap").cpu()
+    h.command(["which", "-a", "docker"], "/usr/bin/docker\n")
+    h.command(DOCKER_VERSION, _docker_version("24.0.5", "24.0.5"))
+    h.command(["docker", "buildx", "version"], "", returncode=1, stderr="not a docker command")
+    r = h.report()
+    (docker,) = r.container.engines
+    assert (docker.client_path, docker.build_mode, docker.buildkit_usable) == (
+        "/usr/bin/docker",
+        "legacy",
+        False,
+    )
+    (finding,) = [f for f in r.findings if f.code == "no-buildx"]
+    assert "docker-buildx-plugin" in (finding.fix or "")
+    assert "apt install docker-buildx" not in (finding.fix or "")
+    assert finding.evidence == ["not a docker command"]
+
+
+def test_buildx_on_a_later_client_wins(tmp_path: Path) -> None:
+    h = FakeHost(tmp_path / "cap").cpu()
+    h.command(["which", "-a", "docker"], "/usr/local/bin/docker\n/opt/d/docker\n")
+    h.command(DOCKER_VERSION, _docker_version("20.10.5", "26.1.0"))
+    h.command(["docker", "buildx", "version"], "", returncode=1)
+    h.command(["docker", "info", "--format", "{{json .}}"], "{}")
+    h.command(
+        ["/opt/d/docker", "version", "--format", "{{json .}}"], _docker_version("26.1.0", "26.1.0")
+    )
+    h.command(["/opt/d/docker", "buildx", "version"], "github.com/docker/buildx v0.14.0 171fcbe\n")
+    h.command(["/opt/d/docker", "info", "--format", "{{json .}}"], '{"DockerRootDir":"/d"}')
+    (docker,) = h.report().container.engines
+    assert (docker.client_path, docker.build_mode, docker.buildx_version, docker.data_root) == (
+        "/opt/d/docker",
+        "buildx",
+        "0.14.0",
+        "/d",
+    )

@@ -144,3 +144,22 @@ def test_a_stale_twin_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert '"new"' in (tmp_path / "t.compiled.json").read_text()
     finally:
         k.load.cache_clear()
+
+
+def test_one_cuda_driver_table() -> None:
+    """CUDA -> minimum driver lives only in cuda.toml; probe, plan and doctor agree on it."""
+    from hwdock.doctor.checks import cuda_driver_floor
+    from hwdock.knowledge import load
+    from hwdock.plan import facts
+
+    assert "cuda" not in load("nvidia_gpus")
+    rows = load("cuda")["toolkit"]
+    assert all(r["source"].startswith("https://docs.nvidia.com/") for r in rows)
+    assert all("min_driver" in r and "min_windows_driver" in r for r in rows)
+    for tk in facts.toolkits():  # every toolkit the plan can build on
+        probe_row = tables.cuda_for_driver(tk["min_driver"])
+        assert probe_row is not None and probe_row["version"] == tk["version"]
+        assert cuda_driver_floor(tk["version"])[0] == tk["min_driver"]
+    assert all("image_tag" in t for t in facts.toolkits())
+    assert facts.toolkit("11.7") is None  # floors only: nothing the plan would build on
+    assert tables.cuda_for_driver("516.01", windows=True)["version"] == "11.7"

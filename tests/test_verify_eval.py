@@ -127,6 +127,32 @@ def test_image_env_must_cover_too() -> None:
     assert c.status == "ok"
 
 
+def test_arch_label_of_an_hwdock_image_is_read() -> None:
+    """Images hwdock built carry dev.hwdock.arch; verify reads it when no ENV names a list."""
+    inspect = {
+        "Config": {
+            "Env": ["PATH=/usr/bin"],
+            "Labels": {"dev.hwdock.arch": "gfx90a;gfx942", "org.other.arch": "gfx1100"},
+        }
+    }
+    env = v.image_env(inspect)
+    assert env == {"PATH": "/usr/bin", "dev.hwdock.arch": "gfx90a;gfx942"}
+    recs = _records(PY, TORCH_ROCM, _gpu())
+    c = _eval(recs, image_environment=env)["arch-coverage"]
+    assert c.status == "fail" and "image label dev.hwdock.arch" in c.message
+
+
+def test_labels_hwdock_plans_use_one_namespace() -> None:
+    from hwdock import label_names
+    from hwdock.engine.labels import PLAN_HASH_LABEL
+    from hwdock.plan.decide_build_args import CPU_ISA_LABEL
+    from hwdock.plan.decide_route import ARCH_LABEL, PLATFORM_LABEL
+
+    names = [ARCH_LABEL, PLATFORM_LABEL, CPU_ISA_LABEL, PLAN_HASH_LABEL, label_names.VERSION]
+    assert all(n.startswith("dev.hwdock.") for n in names)
+    assert PLAN_HASH_LABEL == label_names.PLAN_HASH
+
+
 def test_hsa_override_changes_the_target() -> None:
     recs = _records(PY, TORCH_ROCM, {"check": "arch-list", "items": ["gfx1030"]}, _gpu("gfx1030"))
     env_rec = {"check": "env", "name": "HSA_OVERRIDE_GFX_VERSION", "value": "10.3.0"}

@@ -47,7 +47,7 @@ def rocm_plan(
                 "MAX_JOBS": "16",
             },
             secrets=["HF_TOKEN"],
-            labels={"org.hwdock.gfx": "gfx942"},
+            labels={"dev.hwdock.gfx": "gfx942"},
             depends_on=["base"] if base else [],
             needs_buildkit=True,
         )

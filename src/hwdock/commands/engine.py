@@ -263,23 +263,65 @@ def do_run(
     events.emit("run-start", image=spec.image, argv=argv)
     import subprocess
 
+    seen: list[str] = []
     try:
         # with --json, stdout carries only events: the container's output goes to stderr
-        proc = subprocess.run(
-            argv, env=engine.env(), check=False, stdout=sys.stderr if json_out else None
-        )
+        if interactive:
+            returncode = subprocess.run(argv, env=engine.env(), check=False).returncode
+        else:  # pass the output through, keeping its tail to explain a failure
+            returncode = _run_teed(argv, engine.env(), sys.stderr if json_out else sys.stdout, seen)
     except FileNotFoundError as err:
         raise HwdockError(
             f"{engine.cli} disappeared", exit_code=ExitCode.ENGINE_UNAVAILABLE
         ) from err
-    events.emit("run-done", image=spec.image, returncode=proc.returncode)
-    if proc.returncode != 0:
+    events.emit("run-done", image=spec.image, returncode=returncode)
+    if returncode != 0:
+        from hwdock.engine.failures import explain
+
+        known = explain("\n".join(seen), "container output")
         raise HwdockError(
-            f"the container ({spec.image}) exited with status {proc.returncode}",
+            f"the container ({spec.image}) exited with status {returncode}"
+            + (f"\n{known}" if known else ""),
             hint="look at its output above; `hwdock run --shell` opens a shell in the image",
             exit_code=ExitCode.RUN_FAILED,
         )
     return 0
+
+
+RUN_TAIL_LINES = 5000
+
+
+def _run_teed(argv: list[str], env: dict[str, str], out: Any, seen: list[str]) -> int:
+    """Run `argv`, copying its stdout to `out` and its stderr to stderr as they come; the
+    last RUN_TAIL_LINES lines of both (in arrival order) are left in `seen`."""
+    import collections
+    import subprocess
+    import threading
+
+    tail: collections.deque[str] = collections.deque(maxlen=RUN_TAIL_LINES)
+    lock = threading.Lock()
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+    )
+
+    def pump(stream: Any, dest: Any) -> None:
+        for line in stream:
+            dest.write(line)
+            dest.flush()
+            with lock:
+                tail.append(line.rstrip("\n"))
+
+    threads = [
+        threading.Thread(target=pump, args=(proc.stdout, out), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, sys.stderr), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    returncode = proc.wait()
+    for t in threads:
+        t.join()
+    seen[:] = list(tail)
+    return returncode
 
 
 def _dry_run_build(

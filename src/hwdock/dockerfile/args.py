@@ -14,6 +14,9 @@ from hwdock.dockerfile.model import Toolkit
 __all__ = ["known_arg", "toolkit_from_arg", "toolkit_from_image"]
 
 
+_VERSION = re.compile(r"^v?(\d+(?:\.\d+){0,2})").match
+
+
 @cache
 def _data() -> dict[str, Any]:
     return knowledge.load("build_args")
@@ -25,24 +28,25 @@ def known_arg(name: str) -> dict[str, Any] | None:
 
 
 @cache
-def _image_rules() -> list[tuple[dict[str, Any], re.Pattern[str]]]:
-    return [(r, re.compile(r["pattern"])) for r in _data()["image_versions"]]
+def _image_rules() -> list[tuple[str | None, str | None, str, re.Pattern[str]]]:
+    return [
+        (r.get("repository"), r.get("repository_prefix"), r["toolkit"], re.compile(r["pattern"]))
+        for r in _data()["image_versions"]
+    ]
 
 
 def toolkit_from_image(ref: ImageRef, line: int | None) -> Toolkit | None:
+    if ref.tag is None:
+        return None
     name = ref.name
-    for rule, rx in _image_rules():
-        repo = rule.get("repository")
-        prefix = rule.get("repository_prefix")
+    for repo, prefix, toolkit, rx in _image_rules():
         if repo is not None and name != repo:
             continue
         if prefix is not None and not name.startswith(prefix):
             continue
-        if ref.tag is None:
-            continue
         m = rx.search(ref.tag)
         if m:
-            return Toolkit(rule["toolkit"], m.group("version"), ref.familiar, line)
+            return Toolkit(toolkit, m.group("version"), ref.familiar, line)
     return None
 
 
@@ -50,7 +54,7 @@ def toolkit_from_arg(name: str, value: str | None, line: int | None) -> Toolkit 
     entry = known_arg(name)
     if entry is None or entry.get("kind") != "toolkit-version" or not value:
         return None
-    m = re.match(r"^v?(\d+(?:\.\d+){0,2})", value)
+    m = _VERSION(value)
     if m is None:
         return None
     return Toolkit(entry["toolkit"], m.group(1), f"ARG {name}={value}", line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hwdock.dockerfile.model import Feature
 from hwdock.dockerfile.parser import Node
 
-__all__ = ["FEATURES", "features_of"]
+__all__ = ["FEATURES", "features_of", "mount_feature", "mount_fields", "split_flag"]
 
 # code -> what it is, for people
 FEATURES: dict[str, str] = {
@@ -55,9 +55,16 @@ def mount_fields(value: str) -> dict[str, str]:
     return fields
 
 
+def mount_feature(fields: dict[str, str], line: int, stage: int | None) -> Feature:
+    """The feature a RUN --mount with these fields (see `mount_fields`) uses."""
+    kind = fields.get("type", "bind").lower()
+    code = f"run-mount-{kind}"
+    return Feature(code, line, FEATURES.get(code, f"RUN --mount=type={kind}"), stage)
+
+
 def features_of(node: Node, stage: int | None) -> list[Feature]:
     out: list[Feature] = []
-    cmd = node.value.lower()
+    cmd = node.keyword
     line = node.start_line
     if cmd == "onbuild" and node.next is not None and node.next.children:
         child = node.next.children[0]
@@ -69,11 +76,7 @@ def features_of(node: Node, stage: int | None) -> list[Feature]:
         name, value = split_flag(flag)
         if cmd == "run":
             if name == "mount" and value is not None:
-                kind = mount_fields(value).get("type", "bind").lower()
-                code = f"run-mount-{kind}"
-                out.append(
-                    Feature(code, line, FEATURES.get(code, f"RUN --mount=type={kind}"), stage)
-                )
+                out.append(mount_feature(mount_fields(value), line, stage))
             elif name in ("network", "security"):
                 out.append(Feature(f"run-{name}", line, FEATURES[f"run-{name}"], stage))
         elif cmd in ("copy", "add"):

@@ -11,7 +11,13 @@ from collections.abc import Callable, Mapping
 
 from hwdock.dockerfile import args as known
 from hwdock.dockerfile.checks import finding, is_secret_name
-from hwdock.dockerfile.features import features_of, mount_fields, split_flag
+from hwdock.dockerfile.features import (
+    FEATURES,
+    features_of,
+    mount_feature,
+    mount_fields,
+    split_flag,
+)
 from hwdock.dockerfile.imageref import InvalidReference, parse_image_ref
 from hwdock.dockerfile.model import (
     ArchArg,
@@ -87,31 +93,40 @@ _PROXY_ARGS = frozenset(
 
 
 def _builtins(
-    target_p: Platform, build_p: Platform, target_name: str, overrides: Mapping[str, str]
+    target_p: Platform,
+    build_p: Platform,
+    target_name: str,
+    overrides: Mapping[str, str],
+    target_s: str,
+    build_s: str,
 ) -> dict[str, str]:
     vals = {
-        "BUILDPLATFORM": str(build_p),
+        "BUILDPLATFORM": build_s,
         "BUILDOS": build_p.os,
         "BUILDOSVERSION": "",
         "BUILDARCH": build_p.arch,
         "BUILDVARIANT": build_p.variant,
-        "TARGETPLATFORM": str(target_p),
+        "TARGETPLATFORM": target_s,
         "TARGETOS": target_p.os,
         "TARGETOSVERSION": "",
         "TARGETARCH": target_p.arch,
         "TARGETVARIANT": target_p.variant,
         "TARGETSTAGE": target_name or "default",
     }
-    for k in vals:
-        if k in overrides:
-            vals[k] = overrides[k]
+    if overrides:
+        for k in vals:
+            if k in overrides:
+                vals[k] = overrides[k]
     return vals
+
+
+_LEXERS = {tok: Lex(tok) for tok in ("\\", "`")}  # a Lex is configuration only
 
 
 class _Ctx:
     def __init__(self, path: str, escape: str) -> None:
         self.path = path
-        self.lex = Lex(escape)
+        self.lex = _LEXERS.get(escape) or Lex(escape)
         self.findings: list[DockerfileFinding] = []
 
     def expand(self, word: str, env: Mapping[str, str], line: int, *, fatal: bool = True):
@@ -132,7 +147,7 @@ def _split_kv(word: str) -> tuple[str, str | None]:
 def _check_instructions(nodes: list[Node], path: str) -> None:
     seen_from = False
     for n in nodes:
-        cmd = n.value.lower()
+        cmd = n.keyword
         if cmd not in INSTRUCTIONS:
             import difflib
 
@@ -157,7 +172,7 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
             child = n.next.children[0] if n.next is not None and n.next.children else None
             if child is None:
                 raise InputError("ONBUILD requires an instruction", path=path, line=n.start_line)
-            c = child.value.lower()
+            c = child.keyword
             if c in ("onbuild", "from", "maintainer"):
                 raise InputError(
                     f"{c.upper()} isn't allowed as an ONBUILD trigger",
@@ -168,11 +183,11 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
                 raise InputError(
                     f"unknown instruction: {child.value[:40]}", path=path, line=n.start_line
                 )
-        if cmd in ("env", "label") and n.next is None:
+        if cmd in ("env", "label") and not n.has_next:
             raise InputError(
                 f"{cmd.upper()} requires at least one argument", path=path, line=n.start_line
             )
-        if cmd == "arg" and n.next is None:
+        if cmd == "arg" and not n.has_next:
             raise InputError("ARG requires at least one argument", path=path, line=n.start_line)
     if not seen_from:
         raise InputError(
@@ -193,8 +208,14 @@ def analyze(
     host_machine: str = "x86_64",
     image_exists: Callable[[str], bool] | None = None,
     base_recipes: Mapping[str, tuple[str, str]] | None = None,
+    checks: bool = True,
 ) -> BuildGraph:
-    """Read a Dockerfile exactly as BuildKit would build it. See docs/architecture.md."""
+    """Read a Dockerfile exactly as BuildKit would build it. See docs/architecture.md.
+
+    `checks=False` resolves only: stages, base images (expanded and normalised), per-stage
+    ARG/ENV/LABEL values, stage dependencies and `--target` pruning, with the same errors;
+    `findings`, `features`, `arch_args`, `toolkits` and `images` then come back empty.
+    """
     build_args = dict(build_args or {})
     result = parse(text, path)
     nodes = result.children
@@ -214,7 +235,7 @@ def analyze(
     meta_nodes: list[Node] = []
     stage_nodes: list[tuple[Node, list[Node]]] = []
     for n in nodes:
-        if n.value.lower() == "from":
+        if n.keyword == "from":
             stage_nodes.append((n, []))
         elif not stage_nodes:
             meta_nodes.append(n)
@@ -296,7 +317,8 @@ def analyze(
     if not target:
         target_name = parsed_from[-1][1] or ""
 
-    builtins = _builtins(target_p, build_p, target_name, build_args)
+    target_s, build_s = str(target_p), str(build_p)
+    builtins = _builtins(target_p, build_p, target_name, build_args, target_s, build_s)
     builtin_keys = set(builtins)
 
     # global (meta) ARGs
@@ -304,7 +326,7 @@ def analyze(
         env = dict(builtins)
         table: dict[str, ArgValue] = {}
         for n in meta_nodes:
-            if n.value.lower() != "arg":
+            if n.keyword != "arg":
                 continue
             for word in n.args:
                 key, default = _split_kv(word)
@@ -329,7 +351,7 @@ def analyze(
     global_env, global_args = meta_args(build_args)
     declared_globals = set(global_args)
 
-    for n in meta_nodes:
+    for n in meta_nodes if checks else ():
         for word in n.args:
             key, _ = _split_kv(word)
             if is_secret_name(key):
@@ -342,13 +364,18 @@ def analyze(
                 )
 
     # InvalidDefaultArgInFrom: the FROM values with defaults only
-    try:
-        default_env, _ = meta_args({})
-    except InputError:
-        default_env = global_env
+    if not checks or not any(k in build_args for k in global_args):
+        default_env = global_env  # no build-arg overrides a global ARG: the same values
+    else:
+        try:
+            default_env, _ = meta_args({})
+        except InputError:
+            default_env = global_env
     for (base_raw, _, _), (fn, _) in zip(parsed_from, stage_nodes, strict=True):
+        if not checks or "$" not in base_raw:
+            continue  # without a variable, the stage loop below expands (or refuses) it
         r = ctx.expand(base_raw, default_env, fn.start_line, fatal=False)
-        if r is None or "$" not in base_raw:
+        if r is None:
             continue
         low = r.result.lower()
         if low in names or low == "scratch":
@@ -368,15 +395,16 @@ def analyze(
     # stages
     stages: list[Stage] = []
     features: list[Feature] = []
-    if "syntax" in result.directives:
+    if checks and "syntax" in result.directives:
         value, line = result.directives["syntax"]
         features.append(Feature("syntax-directive", line, f"# syntax={value}", None))
     arch_args: list[ArchArg] = []
     toolkits: list[Toolkit] = []
-    for key, av in global_args.items():
+    for key, av in global_args.items() if checks else ():
         _note_known(key, av.value, av.source, av.line, None, False, arch_args, toolkits)
 
     used_build_args: set[str] = set()
+    familiar: dict[str, str] = {}  # normalized -> familiar, for the external images
     for i, ((fn, body), (base_raw, name, plat_raw)) in enumerate(
         zip(stage_nodes, parsed_from, strict=True)
     ):
@@ -384,8 +412,9 @@ def analyze(
         end = body[-1].end_line if body else fn.end_line
         res = ctx.expand(base_raw, global_env, line)
         resolved = res.result
-        used_build_args.update(k for k in res.matched if k in build_args)
-        for var in sorted(res.unmatched):
+        if build_args and res.matched:
+            used_build_args.update(k for k in res.matched if k in build_args)
+        for var in sorted(res.unmatched) if checks and res.unmatched else ():
             if var not in declared_globals and var not in builtin_keys:
                 findings.append(
                     finding(
@@ -395,7 +424,11 @@ def analyze(
                         fix=f"add `ARG {var}=<default>` before the first FROM",
                     )
                 )
-        prov = [_provenance(v, global_args, builtins, build_args) for v in sorted(res.matched)]
+        prov = (
+            [_provenance(v, global_args, builtins, build_args) for v in sorted(res.matched)]
+            if res.matched
+            else []
+        )
         base = BaseImage(raw=base_raw, resolved=resolved, kind="image", provenance=prov)
         if plat_raw is not None:
             base.platform_raw = plat_raw
@@ -427,7 +460,8 @@ def analyze(
             try:
                 ref = parse_image_ref(resolved)
                 base.normalized, base.familiar = ref.normalized, ref.familiar
-                tk = known.toolkit_from_image(ref, line)
+                familiar[base.normalized] = base.familiar
+                tk = known.toolkit_from_image(ref, line) if checks else None
                 if tk is not None:
                     toolkits.append(tk)
             except InvalidReference as err:
@@ -456,12 +490,13 @@ def analyze(
             else Dependency("from", base_raw, line)
         )
         del dep_ref
-        features.extend(features_of(fn, i))
+        if checks and fn.flags:
+            features.extend(features_of(fn, i))
         triggers: list[Node] = []
         if parent is not None:
             # the parent's ONBUILD triggers run first in this stage (not further down)
             for pn in stage_nodes[parent.index][1]:
-                if pn.value.lower() == "onbuild" and pn.next is not None and pn.next.children:
+                if pn.keyword == "onbuild" and pn.next is not None and pn.next.children:
                     child = pn.next.children[0]
                     child.start_line = child.end_line = pn.start_line
                     triggers.append(child)
@@ -477,6 +512,7 @@ def analyze(
             arch_args,
             toolkits,
             used_build_args,
+            checks,
         )
         stages.append(st)
 
@@ -486,10 +522,12 @@ def analyze(
         s.used = s.index in used
     arch_args = [a for a in arch_args if a.stage is None or a.stage in used]
 
-    images = _external_images(stages, image_exists, base_recipes)
+    images = _external_images(stages, image_exists, base_recipes, familiar) if checks else []
+    if not checks:
+        findings.clear()
     unused = sorted(
         k
-        for k in build_args
+        for k in build_args or ()
         if k not in used_build_args and k not in builtin_keys and k not in _PROXY_ARGS
     )
     seen_tk: set[tuple[str, str, str]] = set()
@@ -500,13 +538,14 @@ def analyze(
             seen_tk.add(key)
             uniq_tk.append(t)
     syntax = result.directives.get("syntax", (None, 0))[0]
-    findings.sort(key=lambda f: f.line if f.line is not None else 0)
+    if len(findings) > 1:
+        findings.sort(key=lambda f: f.line if f.line is not None else 0)
     return BuildGraph(
         path=path,
         stages=stages,
         target=target_idx,
-        target_platform=str(target_p),
-        build_platform=str(build_p),
+        target_platform=target_s,
+        build_platform=build_s,
         global_args=global_args,
         build_args=build_args,
         features=features,
@@ -582,20 +621,58 @@ def _dispatch_stage(
     arch_args: list[ArchArg],
     toolkits: list[Toolkit],
     used_build_args: set[str],
+    checks: bool = True,
 ) -> None:
     env = st.env
     findings = ctx.findings
     unknown_env = st.inherits_unknown_env
+    idx = st.index
+    esc = ctx.lex.escape_token
     for n in body:
-        cmd = n.value.lower()
+        cmd = n.keyword
         line = n.start_line
-        features.extend(features_of(n, st.index))
+        if cmd == "run":
+            # features and --mount=from dependencies in one pass over the flags
+            if not checks:
+                for flag in n.flags:
+                    if "from" not in flag.lower() and not _may_expand(flag, esc):
+                        continue  # no `from=` field, before or after expansion
+                    fname, fval = split_flag(flag)
+                    if fname == "mount" and fval is not None:
+                        r = ctx.expand(fval, env, line, fatal=False)
+                        value = r.result if r is not None else fval
+                        src = mount_fields(value).get("from") if "from" in value.lower() else None
+                        if src:
+                            _dep_from(
+                                ctx, st, "mount", src, line, names, n_stages, expand=False, env=env
+                            )
+                continue
+            if n.heredocs:
+                features.append(Feature("heredoc", line, FEATURES["heredoc"], idx))
+            for flag in n.flags:
+                fname, fval = split_flag(flag)
+                if fname == "mount" and fval is not None:
+                    fields = mount_fields(fval)
+                    features.append(mount_feature(fields, line, idx))
+                    r = ctx.expand(fval, env, line, fatal=False)
+                    if r is not None and r.result != fval:
+                        fields = mount_fields(r.result)
+                    src = fields.get("from")
+                    if src:
+                        _dep_from(
+                            ctx, st, "mount", src, line, names, n_stages, expand=False, env=env
+                        )
+                elif fname in ("network", "security"):
+                    features.append(Feature(f"run-{fname}", line, FEATURES[f"run-{fname}"], idx))
+            continue
+        if checks and (n.flags or n.heredocs or cmd == "onbuild"):
+            features.extend(features_of(n, idx))
         if cmd == "arg":
             for word in n.args:
                 key, default = _split_kv(word)
                 if not key:
                     raise InputError("ARG names can not be blank", path=ctx.path, line=line)
-                if is_secret_name(key):
+                if checks and is_secret_name(key):
                     findings.append(
                         finding(
                             "SecretsUsedInArgOrEnv",
@@ -612,9 +689,13 @@ def _dispatch_stage(
                     value = r.result if r is not None else None
                     deps = sorted(r.matched - {key}) if r is not None else []
                     av = ArgValue(key, value, "default", line, default, deps)
-                    if r is not None:
+                    if checks and r is not None:
                         _undefined(ctx, r.unmatched, env, unknown_env, line)
-                        base_env = unknown_env and _depends(ctx, default, env, r.result)
+                        base_env = (
+                            bool(r.unmatched)
+                            and unknown_env
+                            and _depends(ctx, default, env, r.result)
+                        )
                 elif key in global_env:
                     src = "global" if key not in _BUILTIN_NAMES else "builtin"
                     av = ArgValue(key, global_env[key], src, line)  # type: ignore[arg-type]
@@ -623,7 +704,10 @@ def _dispatch_stage(
                 if av.value is not None:
                     env[key] = av.value
                 st.args[key] = av
-                _note_known(key, av.value, av.source, line, st.index, base_env, arch_args, toolkits)
+                if checks:
+                    _note_known(
+                        key, av.value, av.source, line, st.index, base_env, arch_args, toolkits
+                    )
         elif cmd in ("env", "label"):
             pairs: list[tuple[str, str, bool]] = []
             a = n.args
@@ -634,12 +718,18 @@ def _dispatch_stage(
                 if rk is None or rv is None:
                     continue
                 unmatched |= rk.unmatched | rv.unmatched
-                dep = unknown_env and _depends(ctx, a[k + 1], env, rv.result)
+                dep = (
+                    checks
+                    and bool(rv.unmatched)
+                    and unknown_env
+                    and _depends(ctx, a[k + 1], env, rv.result)
+                )
                 pairs.append((rk.result, rv.result, dep))
-            _undefined(ctx, unmatched, env, unknown_env, line)
+            if checks:
+                _undefined(ctx, unmatched, env, unknown_env, line)
             for k, v, base_env in pairs:
                 if cmd == "env":
-                    if is_secret_name(k):
+                    if checks and is_secret_name(k):
                         findings.append(
                             finding(
                                 "SecretsUsedInArgOrEnv",
@@ -650,7 +740,8 @@ def _dispatch_stage(
                         )
                     env[k] = v
                     st.config_env[k] = v
-                    _note_known(k, v, "env", line, st.index, base_env, arch_args, toolkits)
+                    if checks:
+                        _note_known(k, v, "env", line, st.index, base_env, arch_args, toolkits)
                 else:
                     st.labels[k] = v
         elif cmd in ("copy", "add"):
@@ -658,18 +749,9 @@ def _dispatch_stage(
                 fname, fval = split_flag(flag)
                 if fname == "from" and fval is not None:
                     _dep_from(ctx, st, "copy", fval, line, names, n_stages, expand=False, env=env)
-        elif cmd == "run":
-            for flag in n.flags:
-                fname, fval = split_flag(flag)
-                if fname == "mount" and fval is not None:
-                    r = ctx.expand(fval, env, line, fatal=False)
-                    fields = mount_fields(r.result if r is not None else fval)
-                    src = fields.get("from")
-                    if src:
-                        _dep_from(
-                            ctx, st, "mount", src, line, names, n_stages, expand=False, env=env
-                        )
-        elif cmd in ("cmd", "entrypoint") and n.next is not None and not n.is_json:
+        elif not checks:
+            continue
+        elif cmd in ("cmd", "entrypoint") and n.has_next and not n.is_json:
             findings.append(
                 finding(
                     "JSONArgsRecommended",
@@ -683,6 +765,11 @@ def _dispatch_stage(
                 r = ctx.expand(word, env, line, fatal=False)
                 if r is not None:
                     _undefined(ctx, r.unmatched, env, unknown_env, line)
+
+
+def _may_expand(word: str, esc: str) -> bool:
+    """Whether expanding `word` may change it (a variable, a quote or an escape in it)."""
+    return "$" in word or "'" in word or '"' in word or esc in word
 
 
 def _depends(ctx: _Ctx, word: str, env: Mapping[str, str], result: str) -> bool:
@@ -768,6 +855,8 @@ def _dep_from(
 
 
 def _check_cycles(stages: list[Stage], path: str) -> None:
+    if all(d.stage is None or d.stage < s.index for s in stages for d in s.dependencies):
+        return  # every edge points to an earlier stage: no cycle possible
     state: dict[int, int] = {}
 
     def visit(i: int) -> None:
@@ -807,8 +896,10 @@ def _external_images(
     stages: list[Stage],
     image_exists: Callable[[str], bool] | None,
     base_recipes: Mapping[str, tuple[str, str]] | None,
+    familiar_of: Mapping[str, str] | None = None,
 ) -> list[ExternalImage]:
     out: dict[str, ExternalImage] = {}
+    familiar_of = familiar_of or {}
     for s in stages:
         if not s.used:
             continue
@@ -817,11 +908,13 @@ def _external_images(
                 continue
             img = out.get(d.image)
             if img is None:
-                familiar = parse_image_ref(d.image).familiar
+                familiar = familiar_of.get(d.image) or parse_image_ref(d.image).familiar
                 img = out[d.image] = ExternalImage(ref=d.image, familiar=familiar, status="unknown")
             if s.index not in img.stages:
                 img.stages.append(s.index)
             img.lines.append(d.line)
+    if image_exists is None and not base_recipes:
+        return list(out.values())
     for img in out.values():
         recipe = (base_recipes or {}).get(img.ref)
         if recipe is not None:

@@ -11,7 +11,8 @@ reference with neither tag nor digest gets `:latest`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from hwdock.dockerfile.record import FrozenRecord
 
 __all__ = ["ImageRef", "InvalidReference", "parse_image_ref"]
 
@@ -36,12 +37,18 @@ class InvalidReference(ValueError):
     """Not a valid image reference; the message says why."""
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(FrozenRecord):
+    _fields = ("domain", "path", "tag", "digest")
     domain: str
     path: str  # repository path without the domain, e.g. "library/ubuntu"
     tag: str | None
     digest: str | None
+
+    def __init__(self, domain: str, path: str, tag: str | None, digest: str | None) -> None:
+        self._set("domain", domain)
+        self._set("path", path)
+        self._set("tag", tag)
+        self._set("digest", digest)
 
     @property
     def name(self) -> str:
@@ -89,17 +96,20 @@ def parse_image_ref(ref: str) -> ImageRef:
     """Parse and normalise `ref` as `docker build` does for FROM; raises InvalidReference."""
     if not ref:
         raise InvalidReference("invalid reference format: empty")
-    if _HEX64.match(ref):
+    if len(ref) == 64 and _HEX64.match(ref):
         raise InvalidReference(
             f"invalid repository name ({ref}), cannot specify 64-byte hexadecimal strings"
         )
     domain, rest = _split_domain(ref)
-    repo_end = len(rest)
-    for sep in (":", "@"):
-        j = rest.find(sep)
-        if j >= 0:
-            repo_end = min(repo_end, j)
-    if rest[:repo_end].lower() != rest[:repo_end]:
+    repo = rest
+    if ":" in rest or "@" in rest:
+        repo_end = len(rest)
+        for sep in (":", "@"):
+            j = rest.find(sep)
+            if j >= 0:
+                repo_end = min(repo_end, j)
+        repo = rest[:repo_end]
+    if repo.lower() != repo:
         raise InvalidReference(
             f"invalid reference format: repository name ({rest}) must be lowercase"
         )

@@ -15,11 +15,11 @@ Errors are `InputError`s naming file:line.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
+from hwdock.dockerfile.record import FrozenRecord, Record
 from hwdock.dockerfile.shell import GO_SPACES, Lex, ShellError, go_is_space
 from hwdock.errors import InputError
 
@@ -29,23 +29,34 @@ MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
 _GO_SPACE_RE = re.compile("[" + re.escape(GO_SPACES) + "]")
-_HEREDOC = re.compile(r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z")
+# compiled on first use (through re's cache): most files have no heredoc
+_HEREDOC = r"^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\Z"
 _DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*\Z")
 _VALID_DIRECTIVES = ("syntax", "escape", "check")
 _HEREDOC_CMDS = frozenset(("add", "copy", "run"))
 
 
-@dataclass
-class Heredoc:
-    name: str
-    file_descriptor: int = 0
-    expand: bool = True
-    chomp: bool = False
-    content: str = ""
+class Heredoc(Record):
+    _fields = ("name", "file_descriptor", "expand", "chomp", "content")
+
+    def __init__(
+        self,
+        name: str,
+        file_descriptor: int = 0,
+        expand: bool = True,
+        chomp: bool = False,
+        content: str = "",
+    ) -> None:
+        self.name = name
+        self.file_descriptor = file_descriptor
+        self.expand = expand
+        self.chomp = chomp
+        self.content = content
 
 
 _EMPTY: tuple = ()
-_NO_ATTRS: dict[str, bool] = {}
+_NO_ATTRS: dict[str, bool] = {}  # shared: attributes are never changed in place
+_JSON_ATTRS: dict[str, bool] = {"json": True}
 
 
 class Node:
@@ -56,12 +67,14 @@ class Node:
     """
 
     __slots__ = (
+        "_next",
+        "_words",
         "attributes",
         "children",
         "end_line",
         "flags",
         "heredocs",
-        "next",
+        "keyword",
         "original",
         "prev_comment",
         "start_line",
@@ -82,7 +95,9 @@ class Node:
         prev_comment: list[str] | tuple = _EMPTY,
     ):
         self.value = value
-        self.next = next
+        self._next = next
+        self._words: list[str] | None = None  # arguments not yet made into a `next` chain
+        self.keyword = ""  # an instruction's name in lower case ("" for argument nodes)
         self.children = children
         self.heredocs = heredocs
         self.attributes = attributes
@@ -96,8 +111,32 @@ class Node:
         return f"Node({self.dump()!r}, lines {self.start_line}-{self.end_line})"
 
     @property
+    def next(self) -> Node | None:
+        """The first argument node; argument chains are built on first use."""
+        words = self._words
+        if words is not None:
+            self._words = None
+            head: Node | None = None
+            for v in reversed(words):
+                head = Node(v, head)
+            self._next = head
+        return self._next
+
+    @next.setter
+    def next(self, node: Node | None) -> None:
+        self._words = None
+        self._next = node
+
+    @property
+    def has_next(self) -> bool:
+        """Whether there is an argument (without building the chain)."""
+        return self._words is not None or self._next is not None
+
+    @property
     def args(self) -> list[str]:
         """The argument values along the `next` chain."""
+        if self._words is not None:
+            return list(self._words)
         out: list[str] = []
         n = self.next
         while n is not None:
@@ -123,22 +162,46 @@ class Node:
         return _go_trim_space("".join(parts))
 
 
-@dataclass(frozen=True)
-class Warning:
+class Warning(FrozenRecord):
+    _fields = ("message", "line", "url")
     message: str
     line: int
-    url: str = ""
+    url: str
+
+    def __init__(self, message: str, line: int, url: str = "") -> None:
+        self._set("message", message)
+        self._set("line", line)
+        self._set("url", url)
 
 
-@dataclass
-class Result:
-    children: list[Node]
-    escape_token: str
-    warnings: list[Warning]
-    directives: dict[str, tuple[str, int]]  # name -> (value, line)
-    start_line: int
-    end_line: int
-    path: str = "Dockerfile"
+class Result(Record):
+    _fields = (
+        "children",
+        "escape_token",
+        "warnings",
+        "directives",
+        "start_line",
+        "end_line",
+        "path",
+    )
+
+    def __init__(
+        self,
+        children: list[Node],
+        escape_token: str,
+        warnings: list[Warning],
+        directives: dict[str, tuple[str, int]],  # name -> (value, line)
+        start_line: int,
+        end_line: int,
+        path: str = "Dockerfile",
+    ) -> None:
+        self.children = children
+        self.escape_token = escape_token
+        self.warnings = warnings
+        self.directives = directives
+        self.start_line = start_line
+        self.end_line = end_line
+        self.path = path
 
     def dump(self) -> str:
         root = Node(children=self.children)
@@ -212,11 +275,10 @@ class _ParseError(Exception):
 
 
 class _State:
-    __slots__ = ("continuation", "directive_done", "directive_line", "directives", "escape")
+    __slots__ = ("directive_done", "directive_line", "directives", "escape")
 
     def __init__(self) -> None:
         self.escape = "\\"
-        self.continuation = _continuation_regex("\\")
         self.directive_done = False
         self.directive_line = 0
         self.directives: dict[str, tuple[str, int]] = {}
@@ -225,7 +287,6 @@ class _State:
         if token not in ("`", "\\"):
             raise _ParseError(f"invalid escape token '{token}' does not match ` or \\")
         self.escape = token
-        self.continuation = _continuation_regex(token)
 
     def possible_directive(self, line: str) -> bool:
         self.directive_line += 1
@@ -250,79 +311,56 @@ class _State:
         return True
 
 
-def _continuation_regex(tok: str) -> re.Pattern[str]:
-    e = re.escape(tok)
-    return re.compile(rf"([^{e}]){e}[ \t]*\Z|^{e}[ \t]*\Z")
+def _continued(line: str, esc: str) -> str | None:
+    """The line without its continuation (escape token, then spaces/tabs, at the end), or None.
+
+    BuildKit's rule is the regex `([^E])E[ \\t]*$|^E[ \\t]*$` (E the escape token): an escape
+    token preceded by another one does not continue the line."""
+    t = line.rstrip(" \t")
+    if not t.endswith(esc):
+        return None
+    t = t[:-1]
+    if t and t[-1] == esc:
+        return None
+    return t
 
 
 _SIMPLE_WS = re.compile(r"[\t\n\v\f\r ]+")
 _NOT_SIMPLE = re.compile(r"[^\x20-\x7e\t\n\v\f\r]|['\"\\`]").search
 
 
+def _words_regex(esc: str) -> re.Pattern[str]:
+    """One word of BuildKit's `parseWords`: quotes and escaped characters do not split it.
+
+    Group `d` (or `dq` inside double quotes) is set when the word ends in an escape token
+    at the very end of the text, which BuildKit drops."""
+    e = re.escape(esc)
+    sp = re.escape(GO_SPACES)
+    return re.compile(
+        rf"(?:[^{sp}'\"{e}]++|{e}(?P<d>\Z)|{e}.|'[^']*+'?"
+        rf"|\"(?:[^\"{e}]++|{e}(?P<dq>\Z)|{e}.)*+\"?)++",
+        re.S,
+    )
+
+
+_WORDS: dict[str, Callable[[str], Iterator[re.Match[str]]]] = {}  # compiled on first use
+
+
 def _parse_words(rest: str, esc: str) -> list[str]:
     if _NOT_SIMPLE(rest) is None:
         return [w for w in _SIMPLE_WS.split(rest) if w]
     words: list[str] = []
-    phase = 0  # 0 spaces, 1 word, 2 quote
-    quote = ""
-    blank_ok = False
-    buf: list[str] = []
-    n = len(rest)
-    pos = 0
-    while pos <= n:
-        ch = rest[pos] if pos < n else ""
-        if phase == 0:
-            if pos == n:
-                break
-            if go_is_space(ch):
-                pos += 1
+    finditer = _WORDS.get(esc)
+    if finditer is None:
+        finditer = _WORDS[esc] = _words_regex(esc).finditer
+    for m in finditer(rest):
+        w = m.group()
+        if m.group("d") is not None or m.group("dq") is not None:
+            w = w[:-1]
+            if not w:
                 continue
-            phase = 1
-        if pos == n:
-            if blank_ok or buf:
-                words.append("".join(buf))
-            break
-        if phase == 1:
-            if go_is_space(ch):
-                phase = 0
-                if blank_ok or buf:
-                    words.append("".join(buf))
-                buf = []
-                blank_ok = False
-                pos += 1
-                continue
-            if ch in ("'", '"'):
-                quote = ch
-                blank_ok = True
-                phase = 2
-            if ch == esc:
-                if pos + 1 == n:
-                    pos += 1
-                    continue
-                buf.append(ch)
-                pos += 1
-                ch = rest[pos]
-            buf.append(ch)
-            pos += 1
-            continue
-        # phase 2: in quote
-        if ch == quote:
-            phase = 1
-        if ch == esc and quote != "'":
-            if pos + 1 == n:
-                phase = 1
-                pos += 1
-                continue
-            pos += 1
-            buf.append(ch)
-            ch = rest[pos]
-        buf.append(ch)
-        pos += 1
+        words.append(w)
     return words
-
-
-def _kv(key: str, value: str, sep: str) -> Node:
-    return Node(value=key, next=Node(value=value, next=Node(value=sep)))
 
 
 def _chain(values: list[str]) -> Node | None:
@@ -332,7 +370,13 @@ def _chain(values: list[str]) -> Node | None:
     return head
 
 
-def _parse_name_val(rest: str, key: str, esc: str) -> Node | None:
+# Handlers give the arguments as a list of words (made into a `next` chain on first use) or,
+# for nested forms (HEALTHCHECK, ONBUILD), as a Node.
+_Next = Node | list[str] | None
+
+
+def _parse_name_val(rest: str, key: str, esc: str) -> list[str] | None:
+    """`key value` or `k=v k2=v2 ...` as BuildKit's flat chain: key, value, separator, ..."""
     words = _parse_words(rest, esc)
     if not words:
         return None
@@ -340,25 +384,22 @@ def _parse_name_val(rest: str, key: str, esc: str) -> Node | None:
         parts = _WS_SPLIT.split(rest, maxsplit=1)
         if len(parts) < 2:
             raise _ParseError(f"{key} must have two arguments")
-        return _kv(parts[0], parts[1], "")
-    nodes: list[Node] = []
+        return [parts[0], parts[1], ""]
+    out: list[str] = []
     for w in words:
-        if "=" not in w:
+        k, eq, v = w.partition("=")
+        if not eq:
             raise _ParseError(
                 f"Syntax error - can't find = in {go_quote(w)}. Must be of the form: name=value"
             )
-        k, _, v = w.partition("=")
-        nodes.append(_kv(k, v, "="))
-    for a, b in itertools.pairwise(nodes):
-        assert a.next is not None and a.next.next is not None
-        a.next.next.next = b
-    return nodes[0]
+        out += (k, v, "=")
+    return out
 
 
-def _parse_ws_list(rest: str) -> Node | None:
+def _parse_ws_list(rest: str) -> list[str] | None:
     if rest == "":
         return None
-    return _chain(_WS_SPLIT.split(rest))
+    return _WS_SPLIT.split(rest)
 
 
 class _NotStrings(Exception):
@@ -369,56 +410,57 @@ def _reject_constant(name: str) -> object:
     raise ValueError(name)
 
 
-def _parse_json(rest: str) -> Node | None:
+# one decoder (json.loads with an option builds a new one on every call); NaN/Infinity refused
+_JSON_DECODE = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+def _parse_json(rest: str) -> list[str] | None:
     rest = _ltrim_space(rest)
     if not rest.startswith("[") or not rest.rstrip(GO_SPACES).endswith("]"):
         raise ValueError("not a JSON array")
-    data = json.loads(rest, parse_constant=_reject_constant)
+    data = _JSON_DECODE(rest)
     if not isinstance(data, list):
         raise ValueError("not a JSON array")
     if not all(isinstance(x, str) for x in data):
         raise _NotStrings
-    return _chain(data)
+    return data or None
 
 
 _NOT_STRINGS = "when using JSON array syntax, arrays must be comprised of strings only"
 
 
-def _maybe_json(rest: str) -> tuple[Node | None, dict[str, bool]]:
+def _maybe_json(rest: str, st: _State | None = None) -> tuple[_Next, dict[str, bool]]:
     if rest == "":
-        return None, {}
+        return None, _NO_ATTRS
     if not rest.lstrip(GO_SPACES).startswith("["):
-        return Node(value=rest), {}
+        return [rest], _NO_ATTRS
     try:
-        return _parse_json(rest), {"json": True}
+        return _parse_json(rest), _JSON_ATTRS
     except _NotStrings:
         raise _ParseError(_NOT_STRINGS) from None
     except ValueError:
-        return Node(value=rest), {}
+        return [rest], _NO_ATTRS
 
 
-def _maybe_json_list(rest: str) -> tuple[Node | None, dict[str, bool]]:
+def _maybe_json_list(rest: str, st: _State | None = None) -> tuple[_Next, dict[str, bool]]:
     if not rest.lstrip(GO_SPACES).startswith("["):
-        return _parse_ws_list(rest), {}
+        return _parse_ws_list(rest), _NO_ATTRS
     try:
-        return _parse_json(rest), {"json": True}
+        return _parse_json(rest), _JSON_ATTRS
     except _NotStrings:
         raise _ParseError(_NOT_STRINGS) from None
     except ValueError:
-        return _parse_ws_list(rest), {}
+        return _parse_ws_list(rest), _NO_ATTRS
 
 
 def _health(rest: str) -> tuple[Node | None, dict[str, bool]]:
-    sep = 0
-    n = len(rest)
-    while sep < n and not go_is_space(rest[sep]):
-        sep += 1
-    nxt = sep
-    while nxt < n and go_is_space(rest[nxt]):
-        nxt += 1
+    m = _GO_SPACE_RE.search(rest)
+    sep = m.start() if m is not None else len(rest)
     if sep == 0:
-        return None, {}
-    cmd, attrs = _maybe_json(rest[nxt:])
+        return None, _NO_ATTRS
+    cmd, attrs = _maybe_json(rest[sep:].lstrip(GO_SPACES))
+    if isinstance(cmd, list):
+        cmd = _chain(cmd)
     return Node(value=rest[:sep], next=cmd), attrs
 
 
@@ -426,20 +468,40 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
     rest = line.lstrip(GO_SPACES)
     if not rest.startswith("--"):
         return rest, []
-    if "'" not in line and '"' not in line and esc not in line:
+    if _NOT_SIMPLE(rest) is None:
+        # printable ASCII, no quote or escape: str.split's whitespace is Go's here
         found: list[str] = []
         while rest.startswith("--"):
-            m = _GO_SPACE_RE.search(rest)
-            if m is None:
-                if rest != "--":
-                    found.append(rest)
-                return "", found
-            word, after = rest[: m.start()], rest[m.start() :]
+            parts = rest.split(None, 1)
+            word = parts[0]
             if word == "--":
-                return after, found
+                return (parts[1] if len(parts) == 2 else ""), found
             found.append(word)
-            rest = after.lstrip(GO_SPACES)
+            if len(parts) == 1:
+                return "", found
+            rest = parts[1]
         return rest, found
+    found = []
+    while rest.startswith("--"):
+        m = _GO_SPACE_RE.search(rest)
+        word = rest[: m.start()] if m is not None else rest
+        if "'" in word or '"' in word or esc in word:
+            # quotes or escapes in this flag: BuildKit's character loop from this word on
+            tail, more = _extract_flags_quoted(rest, esc)
+            return tail, found + more
+        if m is None:
+            if rest != "--":
+                found.append(rest)
+            return "", found
+        after = rest[m.start() :]
+        if word == "--":
+            return after, found
+        found.append(word)
+        rest = after.lstrip(GO_SPACES)
+    return rest, found
+
+
+def _extract_flags_quoted(line: str, esc: str) -> tuple[str, list[str]]:
     words: list[str] = []
     phase = 0
     buf: list[str] = []
@@ -506,54 +568,95 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
     return "", words
 
 
-def _dispatch(cmd: str, rest: str, st: _State) -> tuple[Node | None, dict[str, bool]]:
-    c = cmd.lower()
-    esc = st.escape
-    if c in ("add", "copy", "volume"):
-        return _maybe_json_list(rest)
-    if c in ("cmd", "entrypoint", "run", "shell"):
-        return _maybe_json(rest)
-    if c == "arg":
-        words = _parse_words(rest, esc)
-        return (_chain(words) if words else None), {}
-    if c == "env":
-        return _parse_name_val(rest, "ENV", esc), {}
-    if c == "label":
-        return _parse_name_val(rest, "LABEL", esc), {}
-    if c in ("expose", "from"):
-        return _parse_ws_list(rest), {}
-    if c == "healthcheck":
-        return _health(rest)
-    if c in ("maintainer", "stopsignal", "user", "workdir"):
-        return (Node(value=rest) if rest else None), {}
-    if c == "onbuild":
-        if rest == "":
-            return None, {}
-        return Node(children=[_node_from_line(rest, st, [])]), {}
-    return Node(), {}  # unknown instruction: BuildKit's parser keeps it, empty
+def _arg_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
+    words = _parse_words(rest, st.escape)
+    return (words or None), _NO_ATTRS
+
+
+def _env_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
+    return _parse_name_val(rest, "ENV", st.escape), _NO_ATTRS
+
+
+def _label_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
+    return _parse_name_val(rest, "LABEL", st.escape), _NO_ATTRS
+
+
+def _ws_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
+    return _parse_ws_list(rest), _NO_ATTRS
+
+
+def _health_words(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
+    return _health(rest)
+
+
+def _one_word(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
+    return ([rest] if rest else None), _NO_ATTRS
+
+
+def _onbuild(rest: str, st: _State) -> tuple[_Next, dict[str, bool]]:
+    if rest == "":
+        return None, _NO_ATTRS
+    return Node(children=[_node_from_line(rest, st, [])]), _NO_ATTRS
+
+
+_DISPATCH = {
+    "add": _maybe_json_list,
+    "copy": _maybe_json_list,
+    "volume": _maybe_json_list,
+    "cmd": _maybe_json,
+    "entrypoint": _maybe_json,
+    "run": _maybe_json,
+    "shell": _maybe_json,
+    "arg": _arg_words,
+    "env": _env_words,
+    "label": _label_words,
+    "expose": _ws_words,
+    "from": _ws_words,
+    "healthcheck": _health_words,
+    "maintainer": _one_word,
+    "stopsignal": _one_word,
+    "user": _one_word,
+    "workdir": _one_word,
+    "onbuild": _onbuild,
+}
 
 
 def _node_from_line(line: str, st: _State, comments: list[str]) -> Node:
-    parts = _WS_SPLIT.split(_go_trim_space(line), maxsplit=1)
-    flags: list[str] = []
-    args = ""
+    parts = _WS_SPLIT.split(line.strip(GO_SPACES), maxsplit=1)
+    cmd = parts[0]
     if len(parts) == 2:
-        args, flags = _extract_flags(parts[1], st.escape)
-    nxt, attrs = _dispatch(parts[0], _go_trim_space(args), st)
-    return Node(
-        value=parts[0],
-        next=nxt,
-        attributes=attrs,
-        original=line,
-        flags=flags,
-        prev_comment=tuple(comments),
-    )
+        args = parts[1]
+        if args.startswith("--") or args[:1] in GO_SPACES:
+            args, flags = _extract_flags(args, st.escape)
+            args = args.strip(GO_SPACES)
+        else:
+            flags = _EMPTY
+            if args[-1:] in GO_SPACES:
+                args = args.rstrip(GO_SPACES)
+    else:
+        args = ""
+        flags = _EMPTY
+    keyword = cmd.lower()
+    fn = _DISPATCH.get(keyword)
+    if fn is None:
+        nxt, attrs = Node(), _NO_ATTRS  # unknown instruction: BuildKit's parser keeps it, empty
+    else:
+        nxt, attrs = fn(args, st)
+    if type(nxt) is list:
+        node = Node(cmd, None, _EMPTY, _EMPTY, attrs, line, flags)
+        node._words = nxt
+    else:
+        node = Node(cmd, nxt, _EMPTY, _EMPTY, attrs, line, flags)  # type: ignore[arg-type]
+    node.keyword = keyword
+    if comments:
+        node.prev_comment = tuple(comments)
+    return node
 
 
 def _can_contain_heredoc(node: Node) -> bool:
-    if node.value.lower() == "onbuild" and node.next is not None and node.next.children:
+    if node.keyword == "onbuild" and node.next is not None and node.next.children:
         node = node.next.children[0]
-    return node.value.lower() in _HEREDOC_CMDS and not node.is_json
+    return node.keyword in _HEREDOC_CMDS and not node.is_json
 
 
 _HEREDOC_LEX_RAW = Lex("\\", raw_quotes=True, raw_escapes=True, skip_unset_env=True)
@@ -563,7 +666,7 @@ _HEREDOC_LEX_QUOTES = Lex("\\", raw_quotes=True, skip_unset_env=True)
 
 def parse_heredoc(src: str) -> Heredoc | None:
     """A heredoc word such as `<<EOF`, `<<-"EOF"` or `3<<EOF`, or None."""
-    m = _HEREDOC.match(src)
+    m = re.match(_HEREDOC, src)
     if m is None:
         return None
     fd = int(m.group(1)) if m.group(1) else 0
@@ -599,16 +702,13 @@ def _heredocs_from_line(line: str) -> list[Heredoc]:
 # ---------------------------------------------------------------- main loop
 
 
-def _split_lines(text: str) -> list[str]:
-    parts = text.split("\n")
-    lines = [p + "\n" for p in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
-
-
-def _is_comment(line: str) -> bool:
-    return _ltrim_space(line).startswith("#")
+def _split_lines(text: str) -> tuple[list[str], bool]:
+    """The lines without their `\\n`, and whether the last one had one."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+        return lines, True
+    return lines, False
 
 
 def decode(data: bytes | str) -> str:
@@ -620,98 +720,96 @@ def decode(data: bytes | str) -> str:
 def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     """Parse a Dockerfile as BuildKit's parser does; raises InputError with file:line."""
     text = decode(data)
-    lines = _split_lines(text)
-    long_lines = (i for i, raw in enumerate(lines) if len(raw) * 4 > MAX_LINE_BYTES)
-    for i in long_lines:
-        raw = lines[i]
-        if len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
-            raise InputError(
-                f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
-                path=path,
-                line=i + 1,
-                hint="BuildKit refuses lines over 64 KiB; split the instruction with '\\'",
-            )
+    lines, last_nl = _split_lines(text)
+    if len(text) * 4 > MAX_LINE_BYTES:  # only then can a line be over the limit
+        for i, raw in enumerate(lines):
+            if (len(raw) + 1) * 4 <= MAX_LINE_BYTES:
+                continue
+            nl = 1 if i < len(lines) - 1 or last_nl else 0
+            if len(raw.encode("utf-8", "surrogateescape")) + nl > MAX_LINE_BYTES:
+                raise InputError(
+                    f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
+                    path=path,
+                    line=i + 1,
+                    hint="BuildKit refuses lines over 64 KiB; split the instruction with '\\'",
+                )
     st = _State()
     children: list[Node] = []
     warnings: list[Warning] = []
     comments: list[str] = []
-    current = 0
     total = len(lines)
-    idx = 0
-    start_line = -1
-    end_line = 0
+    idx = 0  # lines consumed so far: the 1-based number of the line just read
+    esc = st.escape
     try:
         while idx < total:
-            raw = lines[idx]
+            line = lines[idx].rstrip("\r").lstrip(GO_SPACES)
             idx += 1
-            line = raw.rstrip("\r\n").lstrip(GO_SPACES)
-            is_comment = line.startswith("#")
-            if is_comment:
+            if not st.directive_done:
+                is_comment = line.startswith("#")
+                if is_comment:
+                    comment = line[1:].strip(GO_SPACES)
+                    if comment == "":
+                        comments = []
+                    else:
+                        comments.append(comment)
+                try:
+                    directive = st.possible_directive(line)
+                except _ParseError as err:
+                    raise InputError(str(err), path=path, line=idx) from None
+                if directive and comments:
+                    comments.pop()
+                esc = st.escape
+                if is_comment:
+                    continue
+            elif line.startswith("#"):
                 comment = line[1:].strip(GO_SPACES)
                 if comment == "":
                     comments = []
                 else:
                     comments.append(comment)
-            if not st.directive_done:
-                try:
-                    directive = st.possible_directive(line)
-                except _ParseError as err:
-                    raise InputError(str(err), path=path, line=current + 1) from None
-                if directive and comments:
-                    comments.pop()
-            if is_comment:
-                line = ""
-            current += 1
-            first = current
-            esc = st.escape
-            m = st.continuation.search(line) if esc in line else None
-            if m is None:
-                if line == "":
-                    continue
-                end_of_line = True
-            else:
-                line = line[: m.start()] + (m.group(1) or "")
-                end_of_line = False
-            buf = [line]
-            empty_continuation = False
-            while not end_of_line and idx < total:
-                raw = lines[idx]
-                idx += 1
-                cont = raw.rstrip("\r\n")
-                if not st.directive_done:
-                    try:
-                        st.possible_directive(cont)
-                    except _ParseError as err:
-                        raise InputError(str(err), path=path, line=current) from None
-                current += 1
-                lstripped = cont.lstrip(GO_SPACES)
-                if lstripped.startswith("#"):
-                    continue
-                if lstripped == "":
-                    empty_continuation = True
-                    continue
-                mc = st.continuation.search(cont) if esc in cont else None
-                if mc is not None:
-                    cont = cont[: mc.start()] + (mc.group(1) or "")
-                else:
-                    end_of_line = True
-                buf.append(cont)
-            joined = "".join(buf)
-            if empty_continuation:
-                warnings.append(
-                    Warning(
-                        "empty continuation line found in: " + joined,
-                        current,
-                        "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+                continue
+            if not line:
+                continue
+            first = idx
+            body = _continued(line, esc) if esc in line else None
+            if body is not None:
+                buf = [body]
+                empty_continuation = False
+                while idx < total:
+                    cont = lines[idx].rstrip("\r")
+                    idx += 1
+                    if not st.directive_done:
+                        try:
+                            st.possible_directive(cont)
+                        except _ParseError as err:
+                            raise InputError(str(err), path=path, line=idx - 1) from None
+                    lstripped = cont.lstrip(GO_SPACES)
+                    if lstripped.startswith("#"):
+                        continue
+                    if lstripped == "":
+                        empty_continuation = True
+                        continue
+                    body = _continued(cont, esc) if esc in cont else None
+                    if body is None:
+                        buf.append(cont)
+                        break
+                    buf.append(body)
+                line = "".join(buf)
+                if empty_continuation:
+                    warnings.append(
+                        Warning(
+                            "empty continuation line found in: " + line,
+                            idx,
+                            "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+                        )
                     )
-                )
             try:
-                node = _node_from_line(joined, st, comments)
+                node = _node_from_line(line, st, comments)
             except (_ParseError, ShellError) as err:
                 raise InputError(str(err), path=path, line=first) from None
-            if "<<" in joined and _can_contain_heredoc(node):
+            if "<<" in line and _can_contain_heredoc(node):
                 try:
-                    docs = _heredocs_from_line(joined)
+                    docs = _heredocs_from_line(line)
                 except (_ParseError, ShellError) as err:
                     raise InputError(str(err), path=path, line=first) from None
                 for doc in docs:
@@ -720,14 +818,15 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                     while idx < total:
                         body = lines[idx]
                         idx += 1
-                        current += 1
-                        cand = body.rstrip("\r\n")
+                        cand = body.rstrip("\r")
                         if doc.chomp:
                             cand = cand.lstrip("\t")
                         if cand == doc.name:
                             terminated = True
                             break
                         content.append(body)
+                        if idx < total or last_nl:
+                            content.append("\n")
                     if not terminated:
                         raise InputError(
                             f"unterminated heredoc {doc.name!r} (no line {doc.name!r} "
@@ -738,19 +837,20 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
                         )
                     doc.content = "".join(content)
                     node.heredocs = [*node.heredocs, doc]
-            node.start_line, node.end_line = first, current
-            if start_line < 0:
-                start_line = first
-            end_line = current
+            node.start_line = first
+            node.end_line = idx
             children.append(node)
-            comments = []
+            if comments:
+                comments = []
     except RecursionError:
-        raise InputError("instruction nested too deeply", path=path, line=current) from None
-    if start_line < 0:
+        raise InputError("instruction nested too deeply", path=path, line=idx) from None
+    if not children:
         raise InputError(
             "file with no instructions",
             path=path,
-            line=current,
+            line=idx,
             hint="a Dockerfile needs at least a FROM instruction",
         )
+    start_line = children[0].start_line
+    end_line = children[-1].end_line
     return Result(children, st.escape, warnings, st.directives, start_line, end_line, path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from hwdock.dockerfile.record import FrozenRecord
 
 __all__ = ["Platform", "host_platform", "parse_platform"]
 
@@ -24,13 +24,24 @@ _ARCH_ALIASES = {
 _OSES = ("linux", "windows", "darwin", "freebsd")
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(FrozenRecord):
+    _fields = ("os", "arch", "variant")
     os: str
     arch: str
-    variant: str = ""
+    variant: str
+
+    def __init__(self, os: str, arch: str, variant: str = "") -> None:
+        self._set("os", os)
+        self._set("arch", arch)
+        self._set("variant", variant)
 
     def __str__(self) -> str:
+        if self.os and self.arch:
+            return (
+                f"{self.os}/{self.arch}/{self.variant}"
+                if self.variant
+                else f"{self.os}/{self.arch}"
+            )
         return "/".join(p for p in (self.os, self.arch, self.variant) if p)
 
 
@@ -55,7 +66,13 @@ def parse_platform(text: str) -> Platform:
     return Platform(os_, arch, variant)
 
 
+_HOSTS: dict[tuple[str, str], Platform] = {}
+
+
 def host_platform(machine: str, os_name: str = "linux") -> Platform:
-    """The platform of a host whose `uname -m` is `machine`."""
-    arch, variant = _ARCH_ALIASES.get(machine.lower(), (machine.lower(), ""))
-    return Platform(os_name, arch, variant)
+    """The platform of a host whose `uname -m` is `machine` (immutable, so kept per machine)."""
+    p = _HOSTS.get((machine, os_name))
+    if p is None:
+        arch, variant = _ARCH_ALIASES.get(machine.lower(), (machine.lower(), ""))
+        p = _HOSTS[(machine, os_name)] = Platform(os_name, arch, variant)
+    return p

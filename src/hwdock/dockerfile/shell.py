@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 __all__ = ["GO_SPACES", "Lex", "ShellError", "WordResult", "expand", "go_is_space"]
@@ -48,12 +47,40 @@ def _is_digit(ch: str) -> bool:
     return ch.isdecimal()
 
 
-@dataclass
 class WordResult:
-    result: str
-    words: list[str]
-    matched: set[str] = field(default_factory=set)
-    unmatched: set[str] = field(default_factory=set)
+    """The expanded word, its words (process_words) and the variables found / not found."""
+
+    __slots__ = ("matched", "result", "unmatched", "words")
+
+    def __init__(
+        self,
+        result: str,
+        words: list[str],
+        matched: set[str] | None = None,
+        unmatched: set[str] | None = None,
+    ) -> None:
+        self.result = result
+        self.words = words
+        self.matched: set[str] = set() if matched is None else matched
+        self.unmatched: set[str] = set() if unmatched is None else unmatched
+
+    def __repr__(self) -> str:
+        return (
+            f"WordResult(result={self.result!r}, words={self.words!r}, "
+            f"matched={self.matched!r}, unmatched={self.unmatched!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WordResult):
+            return NotImplemented
+        return (self.result, self.words, self.matched, self.unmatched) == (
+            other.result,
+            other.words,
+            other.matched,
+            other.unmatched,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class _Words:
@@ -121,15 +148,46 @@ class _NoWords(_Words):
 
 
 _NO_WORDS = _NoWords()
-_PLAIN = re.compile(r"[$'\"<]").search
+# `<` is not special here: `possible_heredoc` gives back what it read, and only word
+# splitting (process_words) treats `<<` apart.
+_PLAIN = re.compile(r"[$'\"]").search
 _ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match
 
 
 # Words whose only specials are $NAME / ${NAME} (ASCII): expanded by one regex pass.
 _SIMPLE_WORD = re.compile(
-    r"(?:[^$'\"\\<`]|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])|\$\{[A-Za-z_][A-Za-z0-9_]*\})*\Z"
+    r"(?:[^$'\"\\`]|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])|\$\{[A-Za-z_][A-Za-z0-9_]*\})*\Z"
 ).match
 _SIMPLE_VAR = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+
+
+# Also with quotes: '...' (anything but '), "..." (no $, escape or backquote inside).
+_QUOTED_WORD = re.compile(
+    r"(?:[^$'\"\\`]|'[^']*'|\"[^\"$\\`]*\"|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])"
+    r"|\$\{[A-Za-z_][A-Za-z0-9_]*\})*\Z"
+).match
+_QUOTED_PART = re.compile(
+    r"'([^']*)'|\"([^\"]*)\"|\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})"
+)
+
+
+def _quoted_expand(word: str, env: Mapping[str, str]) -> WordResult:
+    matched: set[str] = set()
+    unmatched: set[str] = set()
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(3) or m.group(4)
+        if name is None:
+            q = m.group(1)
+            return q if q is not None else m.group(2)
+        v = env.get(name)
+        if v is None:
+            unmatched.add(name)
+            return ""
+        matched.add(name)
+        return v
+
+    return WordResult(_QUOTED_PART.sub(one, word), [], matched, unmatched)
 
 
 def _simple_expand(word: str, env: Mapping[str, str]) -> WordResult:
@@ -165,13 +223,17 @@ class Lex:
         self.raw_escapes = raw_escapes
         self.skip_process_quotes = skip_process_quotes
         self.skip_unset_env = skip_unset_env
+        self._plain_quotes = not raw_quotes and not skip_process_quotes
 
     def process_word(self, word: str, env: Mapping[str, str]) -> WordResult:
         """Expand `word` (no splitting); raises ShellError."""
         if _PLAIN(word) is None and (self.escape_token not in word):
             return WordResult(word, [])  # nothing to expand, quote or escape
-        if not self.skip_unset_env and word.isascii() and _SIMPLE_WORD(word) is not None:
-            return _simple_expand(word, env)
+        if not self.skip_unset_env and word.isascii():
+            if _SIMPLE_WORD(word) is not None:
+                return _simple_expand(word, env)
+            if self._plain_quotes and _QUOTED_WORD(word) is not None:
+                return _quoted_expand(word, env)
         return _Word(self, word, env, words=False).run()
 
     def process_words(self, word: str, env: Mapping[str, str]) -> list[str]:
@@ -512,7 +574,7 @@ def _trim_suffix(pattern: str, value: str, greedy: bool) -> str:
     return _trim_prefix(_reverse_pattern(pattern), value[::-1], greedy)[::-1]
 
 
-_GO_TEMPLATE = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
+_GO_TEMPLATE = r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))"  # rare: compiled when used
 
 
 def _go_expand(template: str, m: re.Match[str]) -> str:
@@ -526,7 +588,7 @@ def _go_expand(template: str, m: re.Match[str]) -> str:
 
     if "$" not in template:
         return template
-    return _GO_TEMPLATE.sub(one, template)
+    return re.sub(_GO_TEMPLATE, one, template)
 
 
 def _go_quote_simple(s: str) -> str:

@@ -175,17 +175,20 @@ def _check_buildkit(ctx: _Context) -> list[Check]:
         return [Check("buildkit", title, "skip", "the plan builds nothing")]
     if e.name == "podman":
         return [Check("buildkit", title, "ok", "podman builds with Buildah (no BuildKit needed)")]
+    from hwdock.docker_clients import NO_BUILDKIT_FIX
+
     evidence = [
-        f"{e.client_path or 'docker'} client {e.client_version}",
+        f"{e.client_path or 'docker'} client {e.client_version}, daemon {e.server_version}",
         f"buildx {e.buildx_version}" if e.buildx_version else "buildx: not found",
     ]
     if e.buildkit_usable:
-        return [Check("buildkit", title, "ok", "BuildKit is usable", evidence=evidence)]
-    fix = (
-        "install the buildx plugin (docker-buildx-plugin / docker-buildx), or point hwdock "
-        "at a docker client with BuildKit built in (clients before 23.0, e.g. Debian's "
-        "/usr/bin/docker 20.10): HWDOCK_ENGINE=/usr/bin/docker"
-    )
+        how = (
+            "through buildx"
+            if e.buildx_version
+            else "built into the client (DOCKER_BUILDKIT=1; client before 23.0)"
+        )
+        return [Check("buildkit", title, "ok", f"BuildKit is usable, {how}", evidence=evidence)]
+    fix = NO_BUILDKIT_FIX
     needing = [s.id for s in builds if s.needs_buildkit]
     if needing:
         return [
@@ -491,18 +494,13 @@ def cuda_driver_floor(cuda: str) -> tuple[str, str] | None:
     if want is None:
         return None
     best: tuple[tuple[int, ...], str, str] | None = None
-    for table in doc.values():
-        rows = table if isinstance(table, list) else []
-        for row in rows:
-            if not isinstance(row, dict):
-                continue
-            ver = row.get("cuda") or row.get("version")
-            drv = row.get("min_driver") or row.get("driver") or row.get("linux_min_driver")
-            vt = _version_tuple(str(ver)) if ver is not None else None
-            if vt is None or drv is None:
-                continue
-            if vt[:2] <= want[:2] and (best is None or vt > best[0]):
-                best = (vt, str(drv), str(row.get("source", "cuda.toml")))
+    for row in doc.get("toolkit", []):  # the one CUDA -> minimum driver table
+        ver, drv = row.get("version"), row.get("min_driver")
+        vt = _version_tuple(str(ver)) if ver is not None else None
+        if vt is None or drv is None:
+            continue
+        if vt[:2] <= want[:2] and (best is None or vt > best[0]):
+            best = (vt, str(drv), str(row.get("source", "cuda.toml")))
     return (best[1], best[2]) if best else None
 
 
@@ -597,16 +595,23 @@ def _check_driver(ctx: _Context) -> list[Check]:
                 )
             )
         else:
-            checks.append(
-                Check(
-                    "driver",
-                    title,
-                    "skip",
-                    "amdgpu is loaded; hwdock has no amdgpu-to-ROCm compatibility table to "
-                    "check the versions against",
-                    ev,
-                )
+            from hwdock.plan.amdgpu import image_rocm_from_verdicts, rocm_driver_compat
+
+            if not found and ctx.plan:  # the ROCm of the image the plan runs, as it found it
+                for v in ctx.plan.verdicts:
+                    planned = image_rocm_from_verdicts(v.evidence)
+                    if v.code.startswith("rocm-driver") and planned:
+                        found = ("plan", planned)
+                        ev += [e for e in v.evidence if e.startswith("image ROCm")]
+                        break
+            got = rocm_driver_compat(driver.version if driver else None, found and found[1])
+            ev += got.sources
+            # outside AMD's supported window: warn (as the plan does; such pairs often run);
+            # unknown (in-kernel amdgpu, a driver not in the table): skip, saying why
+            status = {"ok": "ok", "driver-too-old": "warn", "driver-too-new": "warn"}.get(
+                got.verdict, "skip"
             )
+            checks.append(Check("driver", title, status, got.message, ev, got.fix))
     return checks
 
 

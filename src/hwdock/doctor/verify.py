@@ -186,10 +186,17 @@ def parse_output(stdout: str) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def image_env(inspect: dict[str, Any] | None) -> dict[str, str]:
+    """The image's ENV, plus its hwdock labels (`dev.hwdock.*`, names no variable can have)."""
+    from hwdock import label_names
+
+    config = (inspect or {}).get("Config") or {}
     env: dict[str, str] = {}
-    for item in ((inspect or {}).get("Config") or {}).get("Env") or []:
+    for item in config.get("Env") or []:
         key, _, value = str(item).partition("=")
         env[key] = value
+    for key, value in (config.get("Labels") or {}).items():
+        if str(key).startswith(label_names.NAMESPACE):
+            env[str(key)] = str(value)
     return env
 
 
@@ -490,6 +497,11 @@ def _arch_check(
         value = image_environment.get(name) or env.get(name)
         if value:
             lists.append((f"image ENV {name}", arch.split_list(value)))
+    from hwdock import label_names
+
+    labelled = image_environment.get(label_names.ARCH)
+    if labelled and not any(n.startswith("image ENV") for n, _ in lists):
+        lists.append((f"image label {label_names.ARCH}", arch.split_list(labelled)))
     if not targets:
         return Check(
             "arch-coverage",

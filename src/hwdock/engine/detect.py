@@ -10,13 +10,13 @@ answers (`docker version`). Its build mode is, best first:
   3. `legacy`   — neither: the deprecated builder, used only for Dockerfiles that need no
      BuildKit feature, with a warning (see `needs_buildkit`).
 A client with buildx wins over one with BuildKit built in, which wins over a legacy one.
+The candidate list and the mode rule live in `hwdock.docker_clients`, shared with the probe.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -24,12 +24,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from hwdock.docker_clients import EXTRA_DOCKER_CLIENTS, MODE_RANK
+from hwdock.docker_clients import build_mode as docker_build_mode
+from hwdock.docker_clients import candidates as docker_candidates
 from hwdock.engine.engine import BuildMode, ContainerEngine
 from hwdock.errors import ExitCode, HwdockError
 
 Runner = Callable[[Sequence[str], dict[str, str] | None], subprocess.CompletedProcess[str]]
-
-EXTRA_DOCKER_CLIENTS = ("/usr/bin/docker",)
 
 
 def _default_runner(
@@ -58,11 +59,6 @@ def _which_all(name: str) -> list[str]:
     return out
 
 
-def _major(version: str) -> int:
-    m = re.match(r"\s*(\d+)", version)
-    return int(m.group(1)) if m else 0
-
-
 def probe_docker(cli: str, run: Runner = _default_runner) -> ContainerEngine | str:
     """A ContainerEngine for this docker client, or the reason it does not work."""
     ver = run([cli, "version", "--format", "{{.Client.Version}}|{{.Server.Version}}"], None)
@@ -70,13 +66,12 @@ def probe_docker(cli: str, run: Runner = _default_runner) -> ContainerEngine | s
     if ver.returncode != 0 or not server_v:
         why = (ver.stderr or ver.stdout).strip().splitlines()
         return f"{cli}: daemon does not answer ({why[-1] if why else 'no answer'})"
-    mode: BuildMode
     notes = [f"{cli}: client {client_v}, server {server_v}"]
     bx = run([cli, "buildx", "version"], None)
-    if bx.returncode == 0:
-        mode = "buildx"
+    mode: BuildMode = docker_build_mode(client_v, server_v, bx.returncode == 0)
+    if mode == "buildx":
         notes.append(f"buildx: {bx.stdout.strip()}")
-    elif _major(client_v) and _major(client_v) < 23:
+    elif mode == "buildkit":
         mode = "buildkit"  # classic client with BuildKit built in
         notes.append("no buildx; BuildKit built into the client (DOCKER_BUILDKIT=1)")
     else:
@@ -95,7 +90,7 @@ def probe_podman(cli: str, run: Runner = _default_runner) -> ContainerEngine | s
 
 
 def _rank(e: ContainerEngine) -> int:
-    return {"buildx": 0, "buildkit": 1, "legacy": 2, "podman": 3}[e.build_mode]
+    return MODE_RANK[e.build_mode]
 
 
 PLUGIN_DIRS = (
@@ -190,7 +185,11 @@ def _find_engine(name: str | None, run: Runner) -> ContainerEngine:
     kind: str | None = None
     candidates: list[str] = []
     if name in (None, "docker"):
-        candidates += _which_all("docker") + [p for p in EXTRA_DOCKER_CLIENTS if os.path.exists(p)]
+        candidates += docker_candidates(
+            _which_all("docker"),
+            extra=[p for p in EXTRA_DOCKER_CLIENTS if os.path.exists(p)],
+            same_file=os.path.realpath,
+        )
         kind = "docker"
     elif name == "podman":
         kind = "podman"

@@ -448,7 +448,7 @@ def _run_build(
     events: Events,
     runlog: RunLog,
 ) -> str:
-    from hwdock.engine.failures import classify
+    from hwdock.engine.failures import classify, explain
     from hwdock.engine.progress import ProgressParser
 
     log = runlog.log()
@@ -509,6 +509,12 @@ def _run_build(
             f"build of {step.image} (step {step.id!r}){where} failed (exit {rc}); "
             f"full log: {runlog.build_log}\n  last lines:\n" + "\n".join(f"    {x}" for x in lines)
         )
+        try:
+            known = explain(runlog.build_log.read_text(errors="replace"), str(runlog.build_log))
+        except OSError:
+            known = explain("\n".join(tail))
+        if known:
+            msg += "\n" + known
         events.emit(
             "error", step=step.id, exit_code=int(code), message=msg, log=str(runlog.build_log)
         )

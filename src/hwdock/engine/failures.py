@@ -1,4 +1,8 @@
-"""Turn a failed build's exit status and output into the right exit code and advice."""
+"""Turn a failed build's (or run's) exit status and output into the right exit code and
+advice: `classify` picks the exit code from the status and the last lines; `explain` adds
+what the known-error table (`knowledge/data/errors.toml`, via
+`hwdock.doctor.known_errors.explain_log`) recognises anywhere in the output: the cause, the
+fix, and the log lines it was seen on, with the table entry's source."""
 
 from __future__ import annotations
 
@@ -41,3 +45,30 @@ def classify(returncode: int, lines: Iterable[str]) -> tuple[ExitCode, str | Non
             "(e.g. export HF_TOKEN=...) — hwdock passes it by name only"
         )
     return ExitCode.BUILD_FAILED, None
+
+
+MAX_EXPLAINED = 3
+
+
+def explain(text: str, where: str | None = None) -> str | None:
+    """The known errors found in a failed build's or run's output, for its error message:
+    one block per error (cause, fix, `where:line: text`, source); None when none matched.
+    `where` names the log (its path) so the lines can be found in it."""
+    from hwdock.doctor.known_errors import explain_log
+
+    findings = explain_log(text, where)
+    if not findings:
+        return None
+    blocks = []
+    for f in findings[:MAX_EXPLAINED]:
+        seen, source = [*f.evidence, "", ""][:2]
+        blocks.append(
+            f"  known error [{f.code}]: {f.message}\n"
+            f"    fix: {f.fix}\n"
+            f"    seen at {seen}\n"
+            f"    source: {source}"
+        )
+    more = len(findings) - MAX_EXPLAINED
+    if more > 0:
+        blocks.append(f"  ... and {more} more (hwdock explain-error {where or 'LOG'})")
+    return "\n".join(blocks)

@@ -21,7 +21,7 @@ from typing import Any
 # avoids importlib.resources, whose import pulls in tempfile and random (~5 ms on every CLI
 # start).
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-COMPILED = ("amd_gpus", "nvidia_gpus", "pci_vendors")  # tables on the probe's start-up path
+COMPILED = ("amd_gpus", "cuda", "nvidia_gpus", "pci_vendors")  # tables on the probe's start-up path
 
 
 @cache

@@ -7,6 +7,7 @@ the recipe data says which names carry what.
 
 from __future__ import annotations
 
+from hwdock import label_names
 from hwdock.findings import Finding
 from hwdock.knowledge import load
 from hwdock.plan import facts as kb
@@ -15,7 +16,7 @@ from hwdock.plan.decide_route import ARCH_LABEL
 from hwdock.plan.dockerfile_facts import DockerfileFacts, read_facts
 from hwdock.plan.model import Decision, ImageStep
 
-CPU_ISA_LABEL = "org.hwdock.cpu-isa"
+CPU_ISA_LABEL = label_names.CPU_ISA
 GIB = 1024**3
 
 

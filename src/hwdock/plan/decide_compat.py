@@ -3,8 +3,10 @@
 Each verdict is a `Finding` whose code is stable (documented in docs/json-schema.md):
 arch-not-covered, arch-list-unknown, driver-too-old, driver-minor-compat, driver-unknown,
 cuda-drops-capability, cuda-too-old-for-gpu, rocm-too-old, rocm-unsupported-target,
-rocm-feature-unavailable, hsa-override, cpu-isa-missing, cpu-isa-mismatch,
-cpu-image-not-portable, jetson-jetpack, gpu-driver-unbound.
+rocm-feature-unavailable, rocm-driver-ok, rocm-driver-too-old, rocm-driver-too-new,
+rocm-driver-unknown,
+hsa-override, cpu-isa-missing, cpu-isa-mismatch, cpu-image-not-portable, jetson-jetpack,
+gpu-driver-unbound.
 """
 
 from __future__ import annotations
@@ -227,6 +229,27 @@ def _cuda(ctx: Ctx, steps: list[ImageStep]) -> None:
 # ------------------------------------------------------------------ ROCm
 
 
+def _rocm_driver(ctx: Ctx, version: str | None, how: str) -> None:
+    """The host's amdgpu driver against the image's ROCm (rocm.toml's driver table)."""
+    from hwdock.plan.amdgpu import IMAGE_ROCM, rocm_driver_compat
+
+    driver = next((d for d in ctx.host.drivers if d.vendor == "amd"), None)
+    if driver is None or not ctx.gfx_targets:
+        return
+    got = rocm_driver_compat(driver.version, version)
+    evidence = [f"amdgpu {driver.version or '(in-kernel)'} ({driver.flavor or '?'})"]
+    if version:
+        evidence.append(f"{IMAGE_ROCM}{version}: {how}")
+    evidence += got.sources
+    if got.verdict in ("driver-too-old", "driver-too-new"):
+        # AMD does not support the pair; it often still runs, so this warns, not refuses
+        _add(ctx, Finding(f"rocm-{got.verdict}", got.message, "warning", got.fix, evidence))
+    elif got.verdict == "ok":
+        ctx.verdicts.append(Finding("rocm-driver-ok", got.message, "info", None, evidence))
+    elif not driver.version:  # in-kernel amdgpu: say what cannot be known
+        ctx.verdicts.append(Finding("rocm-driver-unknown", got.message, "info", got.fix, evidence))
+
+
 def image_rocm(ctx: Ctx, steps: list[ImageStep]) -> tuple[str | None, str]:
     """(ROCm version of the image the app runs on, how it is known)."""
     for step in steps:
@@ -306,6 +329,7 @@ def _rocm(ctx: Ctx, steps: list[ImageStep]) -> None:
                     evidence=[how, info["source"]],
                 ),
             )
+    _rocm_driver(ctx, version, how)
     for feat in kb.rocm_features():
         lacking = [g for g in ctx.gfx_targets if g not in feat["targets"]]
         if lacking:

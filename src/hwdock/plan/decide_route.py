@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hwdock import label_names
 from hwdock.errors import UsageError
 from hwdock.plan import facts as kb
 from hwdock.plan.context import Ctx
@@ -23,8 +24,8 @@ class RouteResult:
     steps: list[ImageStep] = field(default_factory=list)
 
 
-ARCH_LABEL = "org.hwdock.arch"  # the arch list an image is built for / known to cover
-PLATFORM_LABEL = "org.hwdock.platform"
+ARCH_LABEL = label_names.ARCH  # the arch list an image is built for / known to cover
+PLATFORM_LABEL = label_names.PLATFORM
 
 
 def host_covered(ctx: Ctx, arch_list: str | None) -> bool:

@@ -58,7 +58,10 @@ def rocm_version_of(image_ref: str | None) -> str | None:
 
 
 def toolkits() -> list[dict[str, Any]]:
-    return sorted(load("cuda")["toolkit"], key=lambda t: version_tuple(t["version"]))
+    """The CUDA toolkits an image can be built on (cuda.toml rows with an `image_tag`; the
+    older rows carry driver floors only)."""
+    rows = [t for t in load("cuda")["toolkit"] if "image_tag" in t]
+    return sorted(rows, key=lambda t: version_tuple(t["version"]))
 
 
 def toolkit(version: str) -> dict[str, Any] | None:

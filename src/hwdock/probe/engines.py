@@ -4,16 +4,16 @@ the NVIDIA container toolkit. All through the runner, each command with a timeou
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from typing import Any
 
-from hwdock.probe import tables
+from hwdock import docker_clients
 from hwdock.probe.context import Context
 from hwdock.probe.model import Engine
+from hwdock.probe.runner import CommandResult
 
 JSON_FMT = "{{json .}}"
-BUILDKIT_MIN = (18, 9)  # Docker Engine 18.09 added BuildKit (DOCKER_BUILDKIT=1)
-CLIENT_NEEDS_BUILDX = (23,)  # from docker CLI 23.0, BuildKit builds go through buildx
 
 
 def _json(text: str) -> dict[str, Any] | None:
@@ -79,18 +79,72 @@ def collect(ctx: Context) -> None:
         )
 
 
+def _docker_clients(ctx: Context) -> tuple[list[str], str | None]:
+    """The docker clients to try (shared rule: `hwdock.docker_clients.candidates`). The
+    first is run by its bare name, as PATH resolves it, so captures made before the probe
+    looked further still replay; `which -a docker` names it where it answers."""
+    which = ctx.run(["which", "-a", "docker"])
+    on_path = [ln.strip() for ln in which.stdout.splitlines() if ln.strip()] if which.ok else []
+    found = docker_clients.candidates(on_path, same_file=lambda p: _real(ctx, p))
+    if not on_path:
+        return ["docker", *found], None
+    return ["docker", *found[1:]], on_path[0]
+
+
+def _real(ctx: Context, path: str) -> str:
+    """`path` with symlinked directories (merged-usr /bin -> usr/bin) resolved in the root."""
+    parts = [p for p in path.split("/") if p]
+    out = ""
+    for part in parts:
+        cur = f"{out}/{part}"
+        link = ctx.root.readlink(cur)
+        if link is None:
+            out = cur
+        elif link.startswith("/"):
+            out = link.rstrip("/")
+        else:
+            out = posixpath.normpath(f"{out}/{link}")
+    return out or path
+
+
 def _docker(ctx: Context) -> dict[str, Any]:
-    """Fill the docker engine entry; returns `docker info` (empty when it did not answer)."""
-    result = ctx.run(["docker", "version", "--format", JSON_FMT])
-    if result.missing:
+    """Fill the docker engine entry with the client hwdock will use; returns its `docker
+    info` (empty when no daemon answered)."""
+    names, first_path = _docker_clients(ctx)
+    answered: list[tuple[str, str]] = []
+    seen: dict[str, tuple[Engine, str]] = {}
+    problem: tuple[str, CommandResult] | None = None
+    for cli in names:
+        result = ctx.run([cli, "version", "--format", JSON_FMT])
+        if result.missing:
+            continue
+        client, server = parse_docker_version(result.stdout)
+        path = first_path if cli == "docker" and first_path else cli
+        engine = Engine(
+            name="docker", client_path=path, client_version=client, server_version=server
+        )
+        if server is None:
+            problem = problem or (cli, result)
+            seen.setdefault(cli, (engine, ""))
+            continue
+        buildx = ctx.run([cli, "buildx", "version"])
+        if buildx.ok:
+            engine.buildx_version = parse_buildx_version(buildx.stdout)
+        mode = docker_clients.build_mode(client, server, buildx.ok)
+        engine.build_mode = mode
+        engine.buildkit_usable = mode != "legacy"
+        seen[cli] = (engine, (buildx.stderr or buildx.stdout).strip()[:200])
+        answered.append((cli, mode))
+        if mode == "buildx":
+            break
+    if not seen:
         return {}
-    client, server = parse_docker_version(result.stdout)
-    engine = Engine(
-        name="docker", client_path="docker", client_version=client, server_version=server
-    )
-    ctx.report.container.engines.append(engine)
-    if server is None:
-        err = (result.stderr or result.stdout).strip()
+    chosen = docker_clients.best(answered)
+    if chosen is None:  # clients, but no daemon answered any of them
+        engine, _ = next(iter(seen.values()))
+        ctx.report.container.engines.append(engine)
+        cli, result = problem if problem else (names[0], None)
+        err = ((result.stderr or result.stdout) if result else "").strip()
         if "permission denied" in err.lower():
             ctx.warn(
                 "docker-permission-denied",
@@ -98,7 +152,7 @@ def _docker(ctx: Context) -> dict[str, Any]:
                 fix="sudo usermod -aG docker $USER, then log in again (or use rootless Docker)",
                 evidence=[err[:300]],
             )
-        elif not result.timed_out:
+        elif result is not None and not result.timed_out:
             ctx.warn(
                 "docker-daemon-unreachable",
                 "the docker client is installed but no daemon answered",
@@ -106,10 +160,10 @@ def _docker(ctx: Context) -> dict[str, Any]:
                 evidence=[err[:300]],
             )
         return {}
-    buildx = ctx.run(["docker", "buildx", "version"])
-    if buildx.ok:
-        engine.buildx_version = parse_buildx_version(buildx.stdout)
-    info = _json(ctx.run(["docker", "info", "--format", JSON_FMT]).stdout) or {}
+    cli, mode = chosen
+    engine, buildx_said = seen[cli]
+    ctx.report.container.engines.append(engine)
+    info = _json(ctx.run([cli, "info", "--format", JSON_FMT]).stdout) or {}
     runtimes = info.get("Runtimes")
     if isinstance(runtimes, dict):
         engine.runtimes = sorted(str(k) for k in runtimes)
@@ -120,17 +174,16 @@ def _docker(ctx: Context) -> dict[str, Any]:
         engine.rootless = any("rootless" in str(s) for s in sec)
     if "CDISpecDirs" in info:
         engine.cdi_enabled = bool(info.get("CDISpecDirs"))
-    sv = tables.version_tuple(re.sub(r"[^\d.].*$", "", server)) or ()
-    cv = tables.version_tuple(re.sub(r"[^\d.].*$", "", client or "")) or ()
-    builtin = sv[:2] >= BUILDKIT_MIN and cv[:1] < CLIENT_NEEDS_BUILDX
-    engine.buildkit_usable = engine.buildx_version is not None or builtin
-    if engine.buildx_version is None and not builtin:
+    if mode == "legacy":
+        tried = ", ".join(
+            f"{e.client_path} {e.client_version}" for e, _ in seen.values() if e.server_version
+        )
         ctx.warn(
             "no-buildx",
-            f"docker client {client} builds with BuildKit only through the buildx plugin, "
-            "which is not installed",
-            fix="install the buildx plugin (Debian: sudo apt install docker-buildx)",
-            evidence=[(buildx.stderr or buildx.stdout).strip()[:200]],
+            f"no docker client here can build with BuildKit (tried {tried}): from client "
+            "23.0 BuildKit needs the buildx plugin, which is not installed",
+            fix=docker_clients.NO_BUILDKIT_FIX,
+            evidence=[buildx_said] if buildx_said else [],
         )
     return info
 

@@ -96,6 +96,8 @@ class Engine:
     runtimes: list[str] = field(default_factory=list)  # "runc", "nvidia", "crun"
     data_root: str | None = None  # "/var/lib/docker"
     cdi_enabled: bool | None = None
+    # docker: "buildx" | "buildkit" (built into a client < 23.0) | "legacy"; None: unknown
+    build_mode: str | None = None
 
 
 @dataclass

@@ -89,11 +89,13 @@ def render(report: HostReport, console: Console | None = None) -> None:
             t.add_column(col)
         for e in side.engines:
             t.add_row(
-                e.name,
+                e.name
+                + (f"\n{e.client_path}" if e.client_path and e.client_path != e.name else ""),
                 e.client_version or "-",
                 e.server_version or "[red]no answer[/]",
                 e.buildx_version or "-",
-                "yes" if e.buildkit_usable else "no",
+                ("yes" if e.buildkit_usable else "no")
+                + (" (built in)" if e.build_mode == "buildkit" else ""),
                 ", ".join(e.runtimes) or "-",
                 e.data_root or "-",
             )

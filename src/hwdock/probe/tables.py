@@ -73,13 +73,14 @@ def jetson_soc(compatible: list[str]) -> dict[str, Any] | None:
 
 
 def cuda_for_driver(version: str | None, *, windows: bool = False) -> dict[str, Any] | None:
-    """The newest CUDA whose minimum Linux (or Windows) driver is at or below `version`."""
+    """The newest CUDA whose minimum Linux (or Windows, for WSL) driver is at or below
+    `version`, from cuda.toml's `toolkit` rows (the one CUDA -> driver table)."""
     have = version_tuple(version)
     if have is None:
         return None
     best: tuple[tuple[int, ...], dict[str, Any]] | None = None
-    for c in _load("nvidia_gpus").get("cuda", []):
-        floor = version_tuple(c["min_windows_driver" if windows else "min_linux_driver"])
+    for c in _load("cuda").get("toolkit", []):
+        floor = version_tuple(c.get("min_windows_driver" if windows else "min_driver"))
         if floor is not None and floor <= have:
             v = version_tuple(c["version"]) or ()
             if best is None or v > best[0]:
