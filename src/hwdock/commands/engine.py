@@ -398,7 +398,12 @@ def build(
         raise
 
 
-_FAST_FLAGS = {"--force": "force", "--no-cache": "no_cache", "--no-wait": "no_wait"}
+_FAST_FLAGS = {
+    "--json": "json",
+    "--force": "force",
+    "--no-cache": "no_cache",
+    "--no-wait": "no_wait",
+}
 _FAST_VALUES = {"--plan": "plan", "--network": "network", "--engine": "engine"}
 
 
@@ -407,35 +412,22 @@ def fast_path(args: list[str]) -> int | None:
     parsed by hand: the "nothing changed" answer is wanted in a fraction of a second, and
     typer's import and dispatch are a sizeable part of it. Any other argv returns None and
     typer parses it."""
-    flags: dict[str, bool] = {}
-    values: dict[str, str] = {}
-    json_out = False
-    rest = iter(args)
-    for arg in rest:
-        name, eq, inline = arg.partition("=")
-        if arg == "--json" and not json_out:
-            json_out = True
-        elif arg in _FAST_FLAGS and _FAST_FLAGS[arg] not in flags:
-            flags[_FAST_FLAGS[arg]] = True
-        elif name in _FAST_VALUES and _FAST_VALUES[name] not in values:
-            value = inline if eq else next(rest, None)
-            if not value or value.startswith("-"):
-                return None
-            values[_FAST_VALUES[name]] = value
-        else:
-            return None
-    if not json_out or "plan" not in values:
+    from hwdock.commands.fastargs import parse
+
+    parsed = parse(args, flags=_FAST_FLAGS, values=_FAST_VALUES)
+    if parsed is None or "json" not in parsed[0] or "plan" not in parsed[0]:
         return None
+    opts = parsed[0]
     build(
-        plan_file=Path(values["plan"]),
+        plan_file=Path(opts["plan"]),
         source=None,
-        engine=values.get("engine"),
+        engine=opts.get("engine"),
         build_arg=[],
         tag=None,
-        network=values.get("network"),
-        force=flags.get("force", False),
-        no_cache=flags.get("no_cache", False),
-        no_wait=flags.get("no_wait", False),
+        network=opts.get("network"),
+        force=opts.get("force", False),
+        no_cache=opts.get("no_cache", False),
+        no_wait=opts.get("no_wait", False),
         dry_run=False,
         verbose=False,
         json_out=True,

@@ -84,33 +84,21 @@ _FLAG_OPTS = {"--json": "as_json", "--no-engine": "no_engine"}
 
 def fast_path(args: list[str]) -> int | None:
     """`hwdock explain --json ...` without typer's parameter layer; None: let typer do it."""
-    opts: dict[str, Any] = {"build_arg": [], "base_dockerfile": [], "file": None}
-    opts.update(target=None, platform=None, as_json=False, no_engine=False)
-    paths: list[str] = []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        name, eq, val = a.partition("=") if a.startswith("--") else (a, "", "")
-        if name in _FLAG_OPTS and not eq:
-            opts[_FLAG_OPTS[name]] = True
-        elif name in _VALUE_OPTS:
-            if not eq:
-                if i + 1 >= len(args):
-                    return None
-                i += 1
-                val = args[i]
-            key = _VALUE_OPTS[name]
-            if isinstance(opts[key], list):
-                opts[key].append(val)
-            else:
-                opts[key] = val
-        elif a.startswith("-") and a != "-":
-            return None  # --help and anything unknown: typer answers
-        else:
-            paths.append(a)
-        i += 1
-    if len(paths) > 1 or not opts["as_json"]:
+    from hwdock.commands.fastargs import parse
+
+    parsed = parse(
+        args,
+        flags=_FLAG_OPTS,
+        values=_VALUE_OPTS,
+        repeated=("build_arg", "base_dockerfile"),
+        positional=1,
+    )
+    if parsed is None or "as_json" not in parsed[0]:
         return None
+    opts: dict[str, Any] = {"build_arg": [], "base_dockerfile": [], "file": None}
+    opts.update(target=None, platform=None, no_engine=False)
+    opts.update(parsed[0])
+    paths = parsed[1]
     from hwdock.jsonout import dump
 
     graph, note = run_explain(
