@@ -1,4 +1,5 @@
-"""The options several commands share, declared once (imports typer only).
+"""The options several commands share, declared once (imports typer and the light
+`plan_inputs` only).
 
 `SourceArg`, `HostOpt`, `FromOpt`, `PlanFileOpt`, `JsonOpt`, `EngineOpt`, `NoEngineOpt`: use
 as `name: HostOpt = None`. The plan options (`PLAN_OPTIONS`: --recipe, --platform, --gpu,
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+
+from hwdock.commands.plan_inputs import PLAN_OPTION_NAMES
 
 SourceArg = Annotated[
     Path | None,
@@ -46,75 +49,30 @@ NoEngineOpt = Annotated[
     bool, typer.Option("--no-engine", help="Do not ask the container engine what is local.")
 ]
 
-# The plan options, by their `PlanArgs` field: (annotation, default).
-PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "recipe": (
-        Annotated[
-            str | None,
-            typer.Option("--recipe", help="vllm, or generic (default: detected from SOURCE)."),
-        ],
-        None,
-    ),
-    "platform": (
-        Annotated[
-            str | None,
-            typer.Option(
-                "--platform", help="cuda, rocm, cpu or xpu (default: from the host's GPUs)."
-            ),
-        ],
-        None,
-    ),
-    "gpu": (
-        Annotated[
-            list[str] | None,
-            typer.Option("--gpu", help="GPU to use: index or PCI address (repeatable or a,b)."),
-        ],
-        None,
-    ),
-    "dockerfile": (
-        Annotated[
-            str | None,
-            typer.Option("-f", "--file", "--dockerfile", help="Dockerfile, relative to SOURCE."),
-        ],
-        None,
-    ),
-    "base_dockerfile": (
-        Annotated[
-            str | None,
-            typer.Option("--base-dockerfile", help="Dockerfile of the base image (vLLM ROCm)."),
-        ],
-        None,
-    ),
-    "build_arg": (
-        Annotated[
-            list[str] | None,
-            typer.Option("--build-arg", help="KEY=VALUE for the build; yours win over hwdock's."),
-        ],
-        None,
-    ),
+# The plan options by `PlanArgs` field: (type, default, help); their names are in
+# `plan_inputs.PLAN_OPTION_NAMES`.
+_PLAN_HELP: dict[str, tuple[Any, Any, str]] = {
+    "recipe": (str | None, None, "vllm, or generic (default: detected from SOURCE)."),
+    "platform": (str | None, None, "cuda, rocm, cpu or xpu (default: from the host's GPUs)."),
+    "gpu": (list[str] | None, None, "GPU to use: index or PCI address (repeatable or a,b)."),
+    "dockerfile": (str | None, None, "Dockerfile, relative to SOURCE."),
+    "base_dockerfile": (str | None, None, "Dockerfile of the base image (vLLM ROCm)."),
+    "build_arg": (list[str] | None, None, "KEY=VALUE for the build; yours win over hwdock's."),
     "customize": (
-        Annotated[
-            list[str] | None,
-            typer.Option(
-                "--customize", help="pytorch, rocm, cuda, python, tools, base (repeatable or a,b)."
-            ),
-        ],
+        list[str] | None,
         None,
+        "pytorch, rocm, cuda, python, tools, base (repeatable or a,b).",
     ),
-    "target": (Annotated[str | None, typer.Option("--target", help="Build target stage.")], None),
-    "tag": (
-        Annotated[str | None, typer.Option("--tag", "-t", help="Tag of the final image.")],
-        None,
-    ),
-    "model": (
-        Annotated[Path | None, typer.Option("--model", help="Model directory, mounted read-only.")],
-        None,
-    ),
-    "debug": (
-        Annotated[bool, typer.Option("--debug", help="Add SYS_PTRACE and seccomp=unconfined.")],
-        False,
-    ),
-    "port": (Annotated[int, typer.Option("--port", help="Host port for the server.")], 8000),
+    "target": (str | None, None, "Build target stage."),
+    "tag": (str | None, None, "Tag of the final image."),
+    "model": (Path | None, None, "Model directory, mounted read-only."),
+    "debug": (bool, False, "Add SYS_PTRACE and seccomp=unconfined."),
+    "port": (int, 8000, "Host port for the server."),
+}
+# by field: (annotation for typer, default)
+PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    name: (Annotated[tp, typer.Option(*PLAN_OPTION_NAMES[name], help=text)], default)
+    for name, (tp, default, text) in _PLAN_HELP.items()
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

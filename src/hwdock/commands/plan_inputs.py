@@ -21,6 +21,26 @@ if TYPE_CHECKING:
     from hwdock.probe.model import HostReport
 
 
+# The plan options' names on the command line, by `PlanArgs` field (typer's declarations, with
+# their help, are in `commands.common.PLAN_OPTIONS`; the fast paths read these names).
+PLAN_OPTION_NAMES: dict[str, tuple[str, ...]] = {
+    "recipe": ("--recipe",),
+    "platform": ("--platform",),
+    "gpu": ("--gpu",),
+    "dockerfile": ("-f", "--file", "--dockerfile"),
+    "base_dockerfile": ("--base-dockerfile",),
+    "build_arg": ("--build-arg",),
+    "customize": ("--customize",),
+    "target": ("--target",),
+    "tag": ("--tag", "-t"),
+    "model": ("--model",),
+    "debug": ("--debug",),
+    "port": ("--port",),
+}
+PLAN_REPEATED = ("gpu", "build_arg", "customize")  # options given more than once
+PLAN_FLAGS = ("debug",)  # options without a value
+
+
 def parse_pairs(
     items: list[str] | None,
     option: str = "--build-arg",
