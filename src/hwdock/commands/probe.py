@@ -1,11 +1,10 @@
 """`hwdock probe` and `hwdock capture`: what this host has, and a recording of it."""
 
-from __future__ import annotations
-
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -46,7 +45,9 @@ def fast_path(args: list[str]) -> int | None:
     return 0
 
 
-def register(app: typer.Typer) -> None:
+def register(app: "typer.Typer") -> None:
+    import typer  # here, not above: `probe --json` (the fast path) never imports typer
+
     @app.command("probe")
     def probe_cmd(
         json_out: Annotated[
