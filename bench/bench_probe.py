@@ -53,9 +53,11 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     baseline = [sys.executable, "-c", "pass"]
     typer_only = [sys.executable, "-c", "import typer"]  # the floor the CLI cannot go under
-    # The console script as users run it (PYTHONPATH puts this checkout first); else -m.
+    # The console script as users run it (PYTHONPATH puts this checkout first); else -m. A
+    # script installed before pyproject named `hwdock.entry:main` would bypass the fast path.
     script = Path(sys.executable).parent / "hwdock"
-    entry = [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "hwdock"]
+    current = script.is_file() and "hwdock.entry" in script.read_text(errors="replace")
+    entry = [sys.executable, str(script)] if current else [sys.executable, "-m", "hwdock"]
     probe = [*entry, "probe", "--json", "--from", args.fixture]
     # the same report through typer's dispatch (any extra option leaves the fast path)
     via_typer = [*probe, "--timeout", "10"]

@@ -181,3 +181,36 @@ def test_from_capture():
 def test_host_and_from_together(host_file):
     proc = hwdock("plan", "--host", host_file(H.mi250()), "--from", "/tmp", "--no-engine")
     assert proc.returncode == ExitCode.USAGE
+
+
+def test_json_fast_path_matches_typer(host_file, monkeypatch):
+    """`plan --json` is parsed by hand (entry.py); an argv it hands over gives the same plan."""
+    from hwdock.commands.plan import fast_path
+
+    host = host_file(H.mi300x_8())
+    opts = ["--host", host, "--no-engine", "--gpu", "0", "--build-arg", "A=1", "-t", "me/x:1"]
+    quick = hwdock("plan", str(TREES / "vllm-current"), *opts, "--port=9000", "--json")
+    # a repeated single option is not the fast path's: typer parses this argv (the last wins)
+    typed = hwdock(
+        "plan", str(TREES / "vllm-current"), *opts, "--port", "1", "--port", "9000", "--json"
+    )
+    assert quick.returncode == typed.returncode == 0, quick.stderr + typed.stderr
+    doc = json.loads(quick.stdout)
+    assert doc == json.loads(typed.stdout)
+    assert doc["steps"][-1]["image"] == "me/x:1" and doc["steps"][-1]["build_args"]["A"] == "1"
+    assert doc["run"]["ports"] == [[9000, 8000]]
+    ran: list[object] = []
+    monkeypatch.setattr("hwdock.commands.plan.run_plan", lambda *a, **kw: ran.append(kw))
+    for args in (
+        ["--host", host],  # the people's view
+        ["--json", "--help"],
+        ["--json", "--port", "x"],
+        ["--json", "a", "b"],
+        ["--json", "--json"],
+        ["--json", "--host"],
+        ["--json", "--bogus"],
+    ):
+        assert fast_path(args) is None, args
+    assert ran == []
+    bad = hwdock("plan", "--json", "--port", "x", "--host", host)
+    assert bad.returncode == ExitCode.USAGE and "Traceback" not in bad.stderr

@@ -1,7 +1,8 @@
 """The `hwdock` entry point: a fast path for `--json` reports, then the typer CLI.
 
-Some commands (`probe --json`, `explain --json`) are called by programs in loops; typer's
-import and its parameter layer cost more than the work. Such a command offers
+Some commands (`probe --json`, `explain --json`, `plan --json`, `build --plan P --json`) are
+called by programs in loops; typer's import and its parameter layer cost more than the work.
+Such a command offers
 `fast_path(args) -> int | None` in its module (None: not handled, e.g. `--help` or an
 option it does not know), and this module tries it before importing `hwdock.cli`.
 Everything else goes to typer unchanged.
@@ -17,6 +18,7 @@ FAST_PATHS: dict[str, str] = {
     "probe": "hwdock.commands.probe",
     "explain": "hwdock.commands.explain",
     "build": "hwdock.commands.engine",
+    "plan": "hwdock.commands.plan",
 }
 
 

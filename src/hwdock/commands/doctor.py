@@ -6,9 +6,23 @@ Only typer is imported at module level; the work (and rich) is imported inside e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from hwdock.commands.common import (
+    FromOpt,
+    HostOpt,
+    JsonOpt,
+    PlanFileOpt,
+    SourceArg,
+    plan_options,
+)
+
+if TYPE_CHECKING:
+    from hwdock.commands.plan_inputs import PlanArgs
+    from hwdock.plan.model import Plan
+    from hwdock.probe.model import HostReport
 
 
 def register(app: typer.Typer) -> None:
@@ -17,63 +31,46 @@ def register(app: typer.Typer) -> None:
     app.command("explain-error")(explain_error)
 
 
-_HOST = typer.Option("--host", metavar="REPORT.json", help="Use a saved host report.")
-_FROM = typer.Option("--from", metavar="CAPTURE", help="Replay a host capture directory.")
-_PLAN = typer.Option("--plan", metavar="PLAN.json", help="Use a saved plan (hwdock plan --json).")
-_JSON = typer.Option("--json", help="Print a JSON document.")
+def _host_and_plan(
+    host_report: Path | None,
+    capture: Path | None,
+    plan_file: Path | None,
+    args: PlanArgs,
+) -> tuple[HostReport, Plan | None]:
+    """The host (--host/--from/live), and the plan: --plan PLAN.json, one made from SOURCE and
+    the plan options, or None when neither was asked for."""
+    from hwdock.commands.plan_inputs import load_host, make_plan, read_plan
+    from hwdock.errors import UsageError
+
+    if plan_file is not None and args.wanted:
+        raise UsageError("give --plan or SOURCE/--recipe, not both")
+    host = load_host(host_report, capture)
+    if plan_file is not None:
+        return host, read_plan(plan_file)
+    return host, make_plan(host, args, use_engine=False) if args.wanted else None
 
 
+@plan_options()
 def doctor(
-    source: Annotated[
-        Path | None, typer.Argument(help="Source tree or Dockerfile to plan for.")
-    ] = None,
-    recipe: Annotated[
-        str | None, typer.Option("--recipe", help="Recipe: vllm, or none for generic.")
-    ] = None,
-    platform: Annotated[
-        str | None, typer.Option("--platform", help="cuda, rocm, cpu or xpu.")
-    ] = None,
-    gpu: Annotated[
-        list[str] | None, typer.Option("--gpu", help="Accelerator(s) to use (PCI address).")
-    ] = None,
-    dockerfile: Annotated[
-        str | None, typer.Option("--dockerfile", "-f", help="Dockerfile path.")
-    ] = None,
-    build_arg: Annotated[
-        list[str] | None, typer.Option("--build-arg", help="KEY=VALUE passed to the plan.")
-    ] = None,
-    customize: Annotated[
-        list[str] | None, typer.Option("--customize", help="What to change (plan option).")
-    ] = None,
-    target: Annotated[str | None, typer.Option("--target", help="Build target stage.")] = None,
-    model: Annotated[Path | None, typer.Option("--model", help="Model directory to mount.")] = None,
-    host_json: Annotated[str | None, _HOST] = None,
-    capture: Annotated[str | None, _FROM] = None,
-    plan_json: Annotated[str | None, _PLAN] = None,
-    json_out: Annotated[bool, _JSON] = False,
+    source: SourceArg = None,
+    host_report: HostOpt = None,
+    capture: FromOpt = None,
+    plan_file: PlanFileOpt = None,
+    json_out: JsonOpt = False,
+    plan_opts: dict[str, Any] | None = None,
 ) -> None:
     """Check this host against what the plan needs: each check with evidence and the fix.
 
     Exit 1 (FAILED_CHECK) when a check fails.
     """
-    from hwdock.doctor import inputs
+    from hwdock.commands.plan_inputs import PlanArgs
     from hwdock.doctor.checks import run_checks
     from hwdock.doctor.model import document, summary
     from hwdock.errors import ExitCode
 
-    args = inputs.PlanArgs(
-        source=source,
-        dockerfile=dockerfile,
-        recipe=recipe,
-        platform=platform,
-        gpu=list(gpu or []),
-        model=model,
-        customize=list(customize or []),
-        build_args=inputs.parse_build_args(build_arg or []),
-        target=target,
+    host, plan = _host_and_plan(
+        host_report, capture, plan_file, PlanArgs(source, **(plan_opts or {}))
     )
-    host = inputs.load_host(host_json, capture)
-    plan = inputs.make_plan(host, plan_json, args)
     checks = run_checks(host, plan)
     if json_out:
         from hwdock.jsonout import dump
@@ -107,7 +104,7 @@ def explain_error(
             metavar="[LOGFILE|-]", help="A build or run log; '-' (default) reads stdin."
         ),
     ] = "-",
-    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Match a log against hwdock's table of known failures: cause, fix and source.
 
@@ -157,20 +154,14 @@ def _print_matches(matches: list, where: str) -> None:
         console.print(f"  [dim]source: {m.source}[/]", highlight=False)
 
 
+@plan_options("recipe", "platform", "gpu")
 def verify(
     image: Annotated[str, typer.Argument(help="The image to verify (local).")],
-    host_json: Annotated[str | None, _HOST] = None,
-    capture: Annotated[str | None, _FROM] = None,
-    plan_json: Annotated[str | None, _PLAN] = None,
+    host_report: HostOpt = None,
+    capture: FromOpt = None,
+    plan_file: PlanFileOpt = None,
     source: Annotated[
         Path | None, typer.Option("--source", help="Plan from this source tree for the run flags.")
-    ] = None,
-    recipe: Annotated[str | None, typer.Option("--recipe", help="Recipe for the plan.")] = None,
-    platform: Annotated[
-        str | None, typer.Option("--platform", help="cuda, rocm, cpu, xpu.")
-    ] = None,
-    gpu: Annotated[
-        list[str] | None, typer.Option("--gpu", help="Accelerator(s) to verify (PCI address).")
     ] = None,
     device: Annotated[
         list[str] | None,
@@ -191,7 +182,8 @@ def verify(
         typer.Option("--timeout", help="Seconds before giving up (default 180, 900 with --serve)."),
     ] = None,
     engine: Annotated[str | None, typer.Option("--engine", help="docker or podman.")] = None,
-    json_out: Annotated[bool, _JSON] = False,
+    json_out: JsonOpt = False,
+    plan_opts: dict[str, Any] | None = None,
 ) -> None:
     """Prove inside the container that the GPU works: devices, framework, arch list, a kernel.
 
@@ -199,16 +191,16 @@ def verify(
     """
     import os
 
-    from hwdock.doctor import inputs
+    from hwdock.commands.plan_inputs import PlanArgs, parse_pairs
     from hwdock.doctor import verify as v
     from hwdock.doctor.checks import chosen_accelerators
     from hwdock.doctor.model import document, summary
     from hwdock.doctor.runner import find_runner
     from hwdock.errors import ExitCode, HwdockError, UsageError
 
-    args = inputs.PlanArgs(source=source, recipe=recipe, platform=platform, gpu=list(gpu or []))
-    host = inputs.load_host(host_json, capture)
-    plan = inputs.make_plan(host, plan_json, args)
+    opts = plan_opts or {}
+    gpu = opts.get("gpu")
+    host, plan = _host_and_plan(host_report, capture, plan_file, PlanArgs(source, **opts))
     chosen = chosen_accelerators(host, plan)
     if gpu and plan is None:
         chosen = [a for a in host.accelerators if a.key in gpu]
@@ -227,7 +219,7 @@ def verify(
         if plan is not None and plan.run is not None
         else v.default_run_spec(host, chosen, image)
     )
-    extra_env = inputs.parse_build_args(env or [])
+    extra_env = parse_pairs(env, "--env")
     spec = v.dataclasses.replace(
         spec,
         group_add=[*spec.group_add, *(g for g in (group_add or []) if g not in spec.group_add)],

@@ -1,15 +1,10 @@
 """`hwdock build`, `hwdock run`, `hwdock up`: carry a plan out on the real engine."""
 
-# ruff: noqa: B008  (typer declares options as call defaults)
-
-from __future__ import annotations
-
-import json
 import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 if TYPE_CHECKING:
     import typer
@@ -21,76 +16,57 @@ if TYPE_CHECKING:
 MODEL_DIR = "/models"
 
 
-def _parse_kv(items: list[str] | None, what: str) -> dict[str, str]:
-    from hwdock.errors import UsageError
-
-    out: dict[str, str] = {}
-    for item in items or []:
-        k, sep, v = item.partition("=")
-        if not sep or not k:
-            raise UsageError(f"{what} wants NAME=VALUE, got {item!r}")
-        out[k] = v
-    return out
-
-
 def load_plan(
     plan_file: Path | None,
     source: Path | None,
+    plan_opts: dict[str, Any] | None = None,
     *,
-    engine: ContainerEngine | None,
-    opts: dict[str, Any],
-) -> tuple[Plan, Path]:
-    """The plan to carry out, and the directory its relative build contexts resolve from."""
-    from hwdock.errors import InputError, UsageError
-    from hwdock.plan.model import Plan
+    host_report: Path | None = None,
+    from_capture: Path | None = None,
+) -> "tuple[Plan, Path]":
+    """The plan to carry out (saved with --plan, or made from SOURCE, default ".", with the
+    plan options), and the directory its relative build contexts resolve from."""
+    from hwdock.commands.plan_inputs import PlanArgs, load_host, make_plan, read_plan
+    from hwdock.errors import UsageError
 
     if plan_file is not None:
         if source is not None:
             raise UsageError("give SOURCE or --plan, not both")
-        try:
-            data = json.loads(plan_file.read_text())
-        except FileNotFoundError:
-            raise InputError("plan file not found", path=str(plan_file)) from None
-        except json.JSONDecodeError as err:
-            raise InputError(f"not JSON: {err.msg}", path=str(plan_file), line=err.lineno) from None
-        try:
-            plan = Plan.from_dict(data)
-        except (KeyError, TypeError) as err:
-            raise InputError(f"not a plan: {err}", path=str(plan_file)) from None
+        plan = read_plan(plan_file)
         base = plan_file.resolve().parent
         if plan.source and Path(plan.source).is_dir():
             base = Path(plan.source).resolve()
         return plan, base
-    from hwdock.plan import make_plan
-    from hwdock.plan.command import engine_lookups, load_host
-    from hwdock.plan.options import PlanOptions
-
     src = (source or Path(".")).resolve()
-    if not src.is_dir():
-        raise InputError("not a folder", path=str(src), hint="give the source tree (build context)")
-    model = opts.get("model")
-    options = PlanOptions(
-        source=src,
-        dockerfile=opts.get("dockerfile"),
-        recipe=opts.get("recipe"),
-        platform=opts.get("platform"),
-        gpu=[g for item in opts.get("gpu") or [] for g in item.split(",") if g],
-        model=Path(model).resolve() if model else None,
-        customize=[c for item in opts.get("customize") or [] for c in item.split(",") if c],
-        build_args=dict(opts.get("build_args") or {}),
-        target=opts.get("target"),
-        tag=opts.get("tag"),
-        debug=bool(opts.get("debug")),
-        port=int(opts.get("port") or 8000),
-        base_dockerfile=opts.get("base_dockerfile"),
+    args = PlanArgs(source=src, **(plan_opts or {}))
+    args.check()
+    return make_plan(load_host(host_report, from_capture), args), src
+
+
+def plan_to_carry_out(
+    plan_file: Path | None,
+    source: Path | None,
+    plan_opts: dict[str, Any],
+    *,
+    force: bool,
+    host_report: Path | None,
+    from_capture: Path | None,
+) -> "tuple[Plan, Path]":
+    """`load_plan`, with --build-arg/--tag applied to a saved plan, refused when the plan says
+    the image cannot work here (unless --force)."""
+    from hwdock.commands.plan_inputs import parse_pairs
+
+    args = parse_pairs(plan_opts.get("build_arg"))
+    plan, base = load_plan(
+        plan_file, source, plan_opts, host_report=host_report, from_capture=from_capture
     )
-    host = load_host(opts.get("host_report"), opts.get("from_capture"))
-    local_images, image_env = engine_lookups()
-    plan = make_plan(host, options, local_images=local_images, image_env=image_env)
-    return plan, src
+    if plan_file is not None:
+        apply_overrides(plan, args, plan_opts.get("tag"))
+    refuse_incompatible(plan, force)
+    return plan, base
 
 
-def refuse_incompatible(plan: Plan, force: bool) -> None:
+def refuse_incompatible(plan: "Plan", force: bool) -> None:
     """A plan whose verdicts say the image cannot work here is not built (unless --force)."""
     from hwdock.errors import ExitCode, HwdockError
 
@@ -107,7 +83,7 @@ def refuse_incompatible(plan: Plan, force: bool) -> None:
         )
 
 
-def apply_overrides(plan: Plan, build_args: dict[str, str], tag: str | None) -> None:
+def apply_overrides(plan: "Plan", build_args: dict[str, str], tag: str | None) -> None:
     """--build-arg and --tag given with --plan change the plan's build steps."""
     for step in plan.steps:
         if step.action == "build":
@@ -119,7 +95,7 @@ def apply_overrides(plan: Plan, build_args: dict[str, str], tag: str | None) -> 
             plan.run.image = tag
 
 
-def _events(json_out: bool, verbose: bool) -> Events:
+def _events(json_out: bool, verbose: bool) -> "Events":
     from hwdock.engine.runlog import Events, json_lines_sink
 
     if json_out:
@@ -129,7 +105,7 @@ def _events(json_out: bool, verbose: bool) -> Events:
     return Events(RichReporter(verbose=verbose))
 
 
-def _fail(events: Events, err: Exception) -> None:
+def _fail(events: "Events", err: Exception) -> None:
     from hwdock.errors import HwdockError
 
     if isinstance(err, HwdockError):
@@ -137,12 +113,12 @@ def _fail(events: Events, err: Exception) -> None:
 
 
 def do_build(
-    plan: Plan,
+    plan: "Plan",
     base_dir: Path,
-    engine: ContainerEngine,
+    engine: "ContainerEngine",
     *,
-    events: Events,
-    runlog: RunLog,
+    events: "Events",
+    runlog: "RunLog",
     network: str | None,
     force: bool,
     wait: bool,
@@ -159,16 +135,16 @@ def do_build(
 
 
 def build_logged(
-    plan: Plan,
+    plan: "Plan",
     base_dir: Path,
-    engine: ContainerEngine,
-    events: Events,
+    engine: "ContainerEngine",
+    events: "Events",
     *,
     network: str | None,
     force: bool,
     no_wait: bool,
     no_cache: bool = False,
-) -> tuple[list[Any], RunLog]:
+) -> "tuple[list[Any], RunLog]":
     """`do_build` in a fresh run folder (closed afterwards); the results and the folder."""
     from hwdock.engine.runlog import RunLog
 
@@ -191,7 +167,7 @@ def build_logged(
 
 
 def make_run_spec(
-    plan: Plan | None,
+    plan: "Plan | None",
     image: str | None,
     *,
     model: Path | None,
@@ -202,7 +178,7 @@ def make_run_spec(
     group_add: list[int],
     gpus: str | None,
     env_names: list[str],
-) -> RunSpec:
+) -> "RunSpec":
     from hwdock.errors import InputError, UsageError
     from hwdock.plan.model import Mount, RunSpec
 
@@ -255,14 +231,14 @@ def make_run_spec(
 
 
 def do_run(
-    engine: ContainerEngine,
-    spec: RunSpec,
+    engine: "ContainerEngine",
+    spec: "RunSpec",
     *,
     shell: bool,
     detach: bool,
     dry_run: bool,
     json_out: bool,
-    events: Events,
+    events: "Events",
 ) -> int:
     from hwdock.errors import ExitCode, HwdockError
 
@@ -349,13 +325,13 @@ def _run_teed(argv: list[str], env: dict[str, str], out: Any, seen: list[str]) -
 
 
 def _dry_run_build(
-    plan: Plan,
+    plan: "Plan",
     base: Path,
-    engine: ContainerEngine,
+    engine: "ContainerEngine",
     network: str | None,
     no_cache: bool,
     json_out: bool,
-    events: Events,
+    events: "Events",
 ) -> None:
     from hwdock.engine.execute import BuildOptions, dry_run_script
     from hwdock.engine.runlog import RunLog
@@ -386,6 +362,8 @@ def build(
     verbose: bool,
     json_out: bool,
     plan_opts: dict[str, Any],
+    host_report: Path | None = None,
+    from_capture: Path | None = None,
 ) -> None:
     """`hwdock build`, whether typer or the fast path parsed the command line."""
     from hwdock.engine.detect import find_engine
@@ -393,13 +371,14 @@ def build(
     events = _events(json_out, verbose)
     try:
         eng = find_engine(engine)
-        args = _parse_kv(build_arg, "--build-arg")
-        plan, base = load_plan(
-            plan_file, source, engine=eng, opts={**plan_opts, "build_args": args, "tag": tag}
+        plan, base = plan_to_carry_out(
+            plan_file,
+            source,
+            {**plan_opts, "build_arg": build_arg, "tag": tag},
+            force=force,
+            host_report=host_report,
+            from_capture=from_capture,
         )
-        if plan_file is not None:
-            apply_overrides(plan, args, tag)
-        refuse_incompatible(plan, force)
         if dry_run:
             _dry_run_build(plan, base, eng, network, no_cache, json_out, events)
             return
@@ -419,7 +398,12 @@ def build(
         raise
 
 
-_FAST_FLAGS = {"--force": "force", "--no-cache": "no_cache", "--no-wait": "no_wait"}
+_FAST_FLAGS = {
+    "--json": "json",
+    "--force": "force",
+    "--no-cache": "no_cache",
+    "--no-wait": "no_wait",
+}
 _FAST_VALUES = {"--plan": "plan", "--network": "network", "--engine": "engine"}
 
 
@@ -428,35 +412,22 @@ def fast_path(args: list[str]) -> int | None:
     parsed by hand: the "nothing changed" answer is wanted in a fraction of a second, and
     typer's import and dispatch are a sizeable part of it. Any other argv returns None and
     typer parses it."""
-    flags: dict[str, bool] = {}
-    values: dict[str, str] = {}
-    json_out = False
-    rest = iter(args)
-    for arg in rest:
-        name, eq, inline = arg.partition("=")
-        if arg == "--json" and not json_out:
-            json_out = True
-        elif arg in _FAST_FLAGS and _FAST_FLAGS[arg] not in flags:
-            flags[_FAST_FLAGS[arg]] = True
-        elif name in _FAST_VALUES and _FAST_VALUES[name] not in values:
-            value = inline if eq else next(rest, None)
-            if not value or value.startswith("-"):
-                return None
-            values[_FAST_VALUES[name]] = value
-        else:
-            return None
-    if not json_out or "plan" not in values:
+    from hwdock.commands.fastargs import parse
+
+    parsed = parse(args, flags=_FAST_FLAGS, values=_FAST_VALUES)
+    if parsed is None or "json" not in parsed[0] or "plan" not in parsed[0]:
         return None
+    opts = parsed[0]
     build(
-        plan_file=Path(values["plan"]),
+        plan_file=Path(opts["plan"]),
         source=None,
-        engine=values.get("engine"),
+        engine=opts.get("engine"),
         build_arg=[],
         tag=None,
-        network=values.get("network"),
-        force=flags.get("force", False),
-        no_cache=flags.get("no_cache", False),
-        no_wait=flags.get("no_wait", False),
+        network=opts.get("network"),
+        force=opts.get("force", False),
+        no_cache=opts.get("no_cache", False),
+        no_wait=opts.get("no_wait", False),
         dry_run=False,
         verbose=False,
         json_out=True,
@@ -465,49 +436,53 @@ def fast_path(args: list[str]) -> int | None:
     return 0
 
 
-def register(app: typer.Typer) -> None:
+def register(app: "typer.Typer") -> None:
     import typer
 
-    plan_opt = typer.Option(None, "--plan", help="A plan (hwdock plan --json) to carry out.")
-    engine_opt = typer.Option(None, "--engine", help="docker, podman or a client's path.")
-    host_opt = typer.Option(None, "--host", help="Plan for this host report (SOURCE form).")
-    from_opt = typer.Option(None, "--from", help="Plan for a recorded host (SOURCE form).")
+    from hwdock.commands.common import EngineOpt, FromOpt, HostOpt, PlanFileOpt, plan_options
+
+    events_opt = typer.Option("--json", help="Events as JSON lines.")
+    dry_run_opt = typer.Option("--dry-run", help="Print the commands only.")
+    network_opt = typer.Option(
+        "--network", help="Network for RUN steps (host, none); default: the engine's."
+    )
+    force_opt = typer.Option("--force", help="Build even when up to date.")
+    no_wait_opt = typer.Option("--no-wait", help="Fail if the tag is locked.")
+    detach_opt = typer.Option("--detach", "-d", help="Run in the background.")
+    run_port_opt = typer.Option("--port", "-p", help="HOST[:CONTAINER]")
+    device_opt = typer.Option("--device", help="Device node to pass in (SRC[:DST]).")
+    group_add_opt = typer.Option("--group-add", help="Numeric gid.")
+    env_opt = typer.Option("--env", "-e", help="NAME passed on by name.")
 
     @app.command("build")
+    @plan_options()
     def build_cmd(
-        source: Path | None = typer.Argument(None, help="Source tree or Dockerfile's folder."),
-        plan_file: Path | None = plan_opt,
-        dockerfile: str | None = typer.Option(None, "--dockerfile", "-f"),
-        recipe: str | None = typer.Option(None, "--recipe"),
-        platform: str | None = typer.Option(None, "--platform"),
-        gpu: list[str] = typer.Option([], "--gpu"),
-        customize: list[str] = typer.Option([], "--customize"),
-        build_arg: list[str] = typer.Option([], "--build-arg", help="NAME=VALUE"),
-        target: str | None = typer.Option(None, "--target"),
-        tag: str | None = typer.Option(None, "--tag", "-t"),
-        debug: bool = typer.Option(False, "--debug"),
-        base_dockerfile: str | None = typer.Option(None, "--base-dockerfile"),
-        port: int = typer.Option(8000, "--port", help="Host port for the server."),
-        host_report: Path | None = host_opt,
-        from_capture: Path | None = from_opt,
-        engine: str | None = engine_opt,
-        network: str | None = typer.Option(
-            None, "--network", help="Network for RUN steps (host, none); default: the engine's."
-        ),
-        force: bool = typer.Option(False, "--force", help="Build even when up to date."),
-        no_cache: bool = typer.Option(False, "--no-cache"),
-        no_wait: bool = typer.Option(False, "--no-wait", help="Fail if the tag is locked."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print the commands only."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Show build output."),
-        json_out: bool = typer.Option(False, "--json", help="Events as JSON lines."),
+        source: Annotated[
+            Path | None, typer.Argument(help="Source tree or Dockerfile's folder.")
+        ] = None,
+        plan_file: PlanFileOpt = None,
+        host_report: HostOpt = None,
+        from_capture: FromOpt = None,
+        engine: EngineOpt = None,
+        network: Annotated[str | None, network_opt] = None,
+        force: Annotated[bool, force_opt] = False,
+        no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+        no_wait: Annotated[bool, no_wait_opt] = False,
+        dry_run: Annotated[bool, dry_run_opt] = False,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", "-v", help="Show build output.")
+        ] = False,
+        json_out: Annotated[bool, events_opt] = False,
+        plan_opts: dict[str, Any] | None = None,
     ) -> None:
         """Pull or build the plan's images (BuildKit), skipping what is up to date."""
+        opts = dict(plan_opts or {})
         build(
             plan_file=plan_file,
             source=source,
             engine=engine,
-            build_arg=build_arg,
-            tag=tag,
+            build_arg=opts.pop("build_arg", None) or [],
+            tag=opts.pop("tag", None),
             network=network,
             force=force,
             no_cache=no_cache,
@@ -515,37 +490,33 @@ def register(app: typer.Typer) -> None:
             dry_run=dry_run,
             verbose=verbose,
             json_out=json_out,
-            plan_opts=dict(
-                dockerfile=dockerfile,
-                recipe=recipe,
-                platform=platform,
-                gpu=gpu,
-                customize=customize,
-                target=target,
-                debug=debug,
-                base_dockerfile=base_dockerfile,
-                port=port,
-                host_report=host_report,
-                from_capture=from_capture,
-            ),
+            plan_opts=opts,
+            host_report=host_report,
+            from_capture=from_capture,
         )
 
     @app.command("run", context_settings={"allow_interspersed_args": True})
     def run_cmd(
-        words: list[str] = typer.Argument(None, help="IMAGE, then `--` and the container's args."),
-        plan_file: Path | None = plan_opt,
-        model: Path | None = typer.Option(None, "--model", help="Model folder, mounted read-only."),
-        shell: bool = typer.Option(False, "--shell", help="A shell in the image instead."),
-        name: str | None = typer.Option(None, "--name"),
-        port: list[str] = typer.Option([], "--port", "-p", help="HOST[:CONTAINER]"),
-        device: list[str] = typer.Option([], "--device"),
-        group_add: list[int] = typer.Option([], "--group-add", help="Numeric gid."),
-        gpus: str | None = typer.Option(None, "--gpus"),
-        env: list[str] = typer.Option([], "--env", "-e", help="NAME passed on by name."),
-        detach: bool = typer.Option(False, "--detach", "-d"),
-        engine: str | None = engine_opt,
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print the command only."),
-        json_out: bool = typer.Option(False, "--json", help="Events as JSON lines."),
+        words: Annotated[
+            list[str] | None, typer.Argument(help="IMAGE, then `--` and the container's args.")
+        ] = None,
+        plan_file: PlanFileOpt = None,
+        model: Annotated[
+            Path | None, typer.Option("--model", help="Model folder, mounted read-only.")
+        ] = None,
+        shell: Annotated[
+            bool, typer.Option("--shell", help="A shell in the image instead.")
+        ] = False,
+        name: Annotated[str | None, typer.Option("--name")] = None,
+        port: Annotated[list[str] | None, run_port_opt] = None,
+        device: Annotated[list[str] | None, device_opt] = None,
+        group_add: Annotated[list[int] | None, group_add_opt] = None,
+        gpus: Annotated[str | None, typer.Option("--gpus")] = None,
+        env: Annotated[list[str] | None, env_opt] = None,
+        detach: Annotated[bool, detach_opt] = False,
+        engine: EngineOpt = None,
+        dry_run: Annotated[bool, dry_run_opt] = False,
+        json_out: Annotated[bool, events_opt] = False,
     ) -> None:
         """Start the container: the plan's server by default, or a shell with --shell."""
         from hwdock.engine.detect import find_engine
@@ -554,23 +525,19 @@ def register(app: typer.Typer) -> None:
         try:
             eng = find_engine(engine)
             words = list(words or [])
-            plan = None
-            image = None
-            if plan_file is not None:
-                plan, _ = load_plan(plan_file, None, engine=eng, opts={})
-            elif words:
-                image = words.pop(0)
+            plan = load_plan(plan_file, None)[0] if plan_file is not None else None
+            image = words.pop(0) if plan is None and words else None
             spec = make_run_spec(
                 plan,
                 image,
                 model=model,
                 args=words,
                 name=name,
-                ports=port,
-                devices=device,
-                group_add=group_add,
+                ports=port or [],
+                devices=device or [],
+                group_add=group_add or [],
                 gpus=gpus,
-                env_names=env,
+                env_names=env or [],
             )
             do_run(
                 eng,
@@ -586,87 +553,67 @@ def register(app: typer.Typer) -> None:
             raise
 
     @app.command("up", context_settings={"allow_interspersed_args": True})
+    @plan_options(exclude=("port",))  # up's --port is the run's HOST[:CONTAINER]
     def up_cmd(
-        words: list[str] = typer.Argument(None, help="SOURCE, then `--` and the container's args."),
-        plan_file: Path | None = plan_opt,
-        model: Path | None = typer.Option(None, "--model"),
-        build_arg: list[str] = typer.Option([], "--build-arg", help="NAME=VALUE"),
-        tag: str | None = typer.Option(None, "--tag", "-t"),
-        recipe: str | None = typer.Option(None, "--recipe"),
-        platform: str | None = typer.Option(None, "--platform"),
-        port: list[str] = typer.Option([], "--port", "-p"),
-        device: list[str] = typer.Option([], "--device"),
-        group_add: list[int] = typer.Option([], "--group-add"),
-        env: list[str] = typer.Option([], "--env", "-e"),
-        host_report: Path | None = host_opt,
-        from_capture: Path | None = from_opt,
-        engine: str | None = engine_opt,
-        network: str | None = typer.Option(None, "--network"),
-        force: bool = typer.Option(False, "--force"),
-        no_wait: bool = typer.Option(False, "--no-wait"),
-        detach: bool = typer.Option(False, "--detach", "-d"),
-        dry_run: bool = typer.Option(False, "--dry-run"),
-        json_out: bool = typer.Option(False, "--json"),
+        words: Annotated[
+            list[str] | None, typer.Argument(help="SOURCE, then `--` and the container's args.")
+        ] = None,
+        plan_file: PlanFileOpt = None,
+        port: Annotated[list[str] | None, run_port_opt] = None,
+        device: Annotated[list[str] | None, device_opt] = None,
+        group_add: Annotated[list[int] | None, group_add_opt] = None,
+        env: Annotated[list[str] | None, env_opt] = None,
+        host_report: HostOpt = None,
+        from_capture: FromOpt = None,
+        engine: EngineOpt = None,
+        network: Annotated[str | None, network_opt] = None,
+        force: Annotated[bool, force_opt] = False,
+        no_wait: Annotated[bool, no_wait_opt] = False,
+        detach: Annotated[bool, detach_opt] = False,
+        dry_run: Annotated[bool, dry_run_opt] = False,
+        json_out: Annotated[bool, events_opt] = False,
+        plan_opts: dict[str, Any] | None = None,
     ) -> None:
         """Build (or pull) what the plan needs, then run it."""
         from hwdock.engine.detect import find_engine
 
+        opts = dict(plan_opts or {})
         events = _events(json_out, False)
         try:
             eng = find_engine(engine)
             words = list(words or [])
-            source = None
-            if plan_file is None and words:
-                source = Path(words.pop(0))
-            args = _parse_kv(build_arg, "--build-arg")
-            plan, base = load_plan(
+            source = Path(words.pop(0)) if plan_file is None and words else None
+            plan, base = plan_to_carry_out(
                 plan_file,
                 source,
-                engine=eng,
-                opts=dict(
-                    recipe=recipe,
-                    platform=platform,
-                    build_args=args,
-                    tag=tag,
-                    model=model,
-                    host_report=host_report,
-                    from_capture=from_capture,
-                ),
+                opts,
+                force=force,
+                host_report=host_report,
+                from_capture=from_capture,
             )
-            if plan_file is not None:
-                apply_overrides(plan, args, tag)
-            refuse_incompatible(plan, force)
             spec = make_run_spec(
                 plan,
                 None,
-                model=model if plan_file is not None else None,  # the SOURCE plan mounts it
+                # the SOURCE plan mounts --model itself
+                model=opts.get("model") if plan_file is not None else None,
                 args=words,
                 name=None,
-                ports=port,
-                devices=device,
-                group_add=group_add,
+                ports=port or [],
+                devices=device or [],
+                group_add=group_add or [],
                 gpus=None,
-                env_names=env,
+                env_names=env or [],
             )
             if dry_run:
                 _dry_run_build(plan, base, eng, network, False, json_out, events)
-                do_run(
-                    eng,
-                    spec,
-                    shell=False,
-                    detach=detach,
-                    dry_run=True,
-                    json_out=json_out,
-                    events=events,
-                )
-                return
-            build_logged(plan, base, eng, events, network=network, force=force, no_wait=no_wait)
+            else:
+                build_logged(plan, base, eng, events, network=network, force=force, no_wait=no_wait)
             do_run(
                 eng,
                 spec,
                 shell=False,
                 detach=detach,
-                dry_run=False,
+                dry_run=dry_run,
                 json_out=json_out,
                 events=events,
             )

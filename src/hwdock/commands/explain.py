@@ -20,6 +20,8 @@ DOCKER_CLIENTS = ("/usr/bin/docker", "docker", "podman")
 def register(app: "typer.Typer") -> None:
     import typer
 
+    from hwdock.commands.common import NoEngineOpt
+
     @app.command("explain")
     def explain(
         path: Annotated[Path, typer.Argument(help="Build context directory.")] = Path("."),
@@ -45,10 +47,7 @@ def register(app: "typer.Typer") -> None:
                 help="IMAGE=PATH: this Dockerfile builds that base image (repeatable).",
             ),
         ] = None,
-        no_engine: Annotated[
-            bool,
-            typer.Option("--no-engine", help="Do not ask the container engine what is local."),
-        ] = False,
+        no_engine: NoEngineOpt = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document.")] = False,
     ) -> None:
         """Show every stage, base image (and where its value came from), what is local, pulled
@@ -85,33 +84,21 @@ _FLAG_OPTS = {"--json": "as_json", "--no-engine": "no_engine"}
 
 def fast_path(args: list[str]) -> int | None:
     """`hwdock explain --json ...` without typer's parameter layer; None: let typer do it."""
-    opts: dict[str, Any] = {"build_arg": [], "base_dockerfile": [], "file": None}
-    opts.update(target=None, platform=None, as_json=False, no_engine=False)
-    paths: list[str] = []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        name, eq, val = a.partition("=") if a.startswith("--") else (a, "", "")
-        if name in _FLAG_OPTS and not eq:
-            opts[_FLAG_OPTS[name]] = True
-        elif name in _VALUE_OPTS:
-            if not eq:
-                if i + 1 >= len(args):
-                    return None
-                i += 1
-                val = args[i]
-            key = _VALUE_OPTS[name]
-            if isinstance(opts[key], list):
-                opts[key].append(val)
-            else:
-                opts[key] = val
-        elif a.startswith("-") and a != "-":
-            return None  # --help and anything unknown: typer answers
-        else:
-            paths.append(a)
-        i += 1
-    if len(paths) > 1 or not opts["as_json"]:
+    from hwdock.commands.fastargs import parse
+
+    parsed = parse(
+        args,
+        flags=_FLAG_OPTS,
+        values=_VALUE_OPTS,
+        repeated=("build_arg", "base_dockerfile"),
+        positional=1,
+    )
+    if parsed is None or "as_json" not in parsed[0]:
         return None
+    opts: dict[str, Any] = {"build_arg": [], "base_dockerfile": [], "file": None}
+    opts.update(target=None, platform=None, no_engine=False)
+    opts.update(parsed[0])
+    paths = parsed[1]
     from hwdock.jsonout import dump
 
     graph, note = run_explain(
@@ -129,24 +116,6 @@ def fast_path(args: list[str]) -> int | None:
     return 0
 
 
-def _parse_build_args(values: list[str]) -> dict[str, str]:
-    from hwdock.errors import UsageError
-
-    out: dict[str, str] = {}
-    for v in values:
-        key, eq, val = v.partition("=")
-        if not key:
-            raise UsageError(f"--build-arg {v!r}: expected KEY=VALUE")
-        if not eq:
-            # as docker build: a bare KEY takes the value from the environment
-            env_val = os.environ.get(key)
-            if env_val is None:
-                continue
-            val = env_val
-        out[key] = val
-    return out
-
-
 def run_explain(
     path: Path,
     file: str | None,
@@ -157,6 +126,7 @@ def run_explain(
     *,
     use_engine: bool = True,
 ) -> tuple["BuildGraph", dict[str, Any]]:
+    from hwdock.commands.plan_inputs import parse_pairs
     from hwdock.dockerfile.graph import analyze, set_image_status
     from hwdock.dockerfile.recipes import find_base_recipes, parse_base_dockerfile_options
     from hwdock.errors import InputError, UsageError
@@ -183,7 +153,7 @@ def run_explain(
     graph = analyze(
         data,
         str(df),
-        _parse_build_args(build_arg),
+        parse_pairs(build_arg, environ=os.environ),  # a bare KEY: from the environment
         target,
         platform,
         host_machine=os.uname().machine or "x86_64",

@@ -12,6 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
+from hwdock.commands.common import (
+    FromOpt,
+    HostOpt,
+    JsonOpt,
+    PlanFileOpt,
+    SourceArg,
+    plan_options,
+)
+
 EXPORT_SCHEMA_VERSION = 1
 
 export_app = typer.Typer(
@@ -22,146 +31,28 @@ fleet_app = typer.Typer(help="Plan images for many hosts at once.", no_args_is_h
 
 # ---- shared option declarations --------------------------------------------------------------
 
-SourceArg = Annotated[
-    Path | None, typer.Argument(help="Source tree (e.g. a vLLM checkout) or Dockerfile.")
-]
-HostOpt = Annotated[
-    Path | None, typer.Option("--host", help="A `hwdock probe --json` report (default: probe).")
-]
-PlanOpt = Annotated[
-    Path | None, typer.Option("--plan", help="A `hwdock plan --json` document to export as is.")
-]
-RecipeOpt = Annotated[str | None, typer.Option("--recipe", help="vllm, or none for generic.")]
-PlatformOpt = Annotated[str | None, typer.Option("--platform", help="cuda, rocm, cpu or xpu.")]
-GpuOpt = Annotated[list[str] | None, typer.Option("--gpu", help="Accelerator(s) to plan for.")]
-ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model dir, mounted read-only.")]
-CustomizeOpt = Annotated[
-    list[str] | None, typer.Option("--customize", help="What to change in the base.")
-]
-BuildArgOpt = Annotated[
-    list[str] | None, typer.Option("--build-arg", help="KEY=VALUE passed to the build.")
-]
-TargetOpt = Annotated[str | None, typer.Option("--target", help="Dockerfile stage to build.")]
-TagOpt = Annotated[str | None, typer.Option("--tag", help="Tag of the final image.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Add ptrace/seccomp for debugging.")]
-PortOpt = Annotated[int, typer.Option("--port", help="Port the server listens on.")]
 OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write here (atomically), not to stdout.")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document instead.")]
-
-
-def _build_args(items: list[str]) -> dict[str, str]:
-    from hwdock.errors import UsageError
-
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--build-arg {item!r}: expected KEY=VALUE")
-        out[key] = value
-    return out
-
-
-def _read_host(path: Path | None) -> Any:
-    """The host report: from a file or capture directory, else probed here and now."""
-    from hwdock.fleet.inventory import read_report
-
-    if path is not None:
-        return read_report(path)
-    import os
-
-    from hwdock.probe.access import ENV_KEPT
-    from hwdock.probe.host import live_user, probe_host
-    from hwdock.probe.root import Root
-    from hwdock.probe.runner import LiveRunner
-
-    env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
-    return probe_host(Root("/"), LiveRunner(), env, live_user())
-
-
-def _plan_options(**kw: Any) -> Any:
-    from hwdock.errors import HwdockError
-
-    try:
-        from hwdock.plan.options import PlanOptions
-    except ImportError as e:
-        raise HwdockError(
-            "the planner is not part of this hwdock build",
-            hint="export a saved plan with --plan plan.json",
-        ) from e
-    return PlanOptions(**kw)
-
-
-def _make_plan(host: Any, options: Any) -> Any:
-    from hwdock.errors import HwdockError
-
-    try:
-        from hwdock.plan import make_plan
-    except ImportError as e:
-        raise HwdockError(
-            "the planner is not part of this hwdock build",
-            hint="export a saved plan with --plan plan.json",
-        ) from e
-    return make_plan(host, options)
 
 
 def _resolve_plan(
-    plan_path: Path | None,
-    host_path: Path | None,
+    plan_file: Path | None,
+    host: Path | None,
+    capture: Path | None,
     source: Path | None,
-    common: dict[str, Any],
+    plan_opts: dict[str, Any],
 ) -> tuple[Any, Any]:
-    """(plan, host report or None)."""
-    from hwdock.errors import InputError
-    from hwdock.plan.model import Plan
+    """(plan, host report or None): the saved plan (with the host when one is named), or the
+    plan made for the host from SOURCE and the plan options."""
+    from hwdock.commands.plan_inputs import PlanArgs, load_host, make_plan, read_plan
 
-    if plan_path is not None:
-        import json
-
-        try:
-            doc = json.loads(plan_path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise InputError(f"cannot read: {e.strerror}", path=str(plan_path)) from e
-        except json.JSONDecodeError as e:
-            raise InputError(f"not JSON: {e.msg}", path=str(plan_path), line=e.lineno) from e
-        try:
-            plan = Plan.from_dict(doc)
-        except (KeyError, TypeError) as e:
-            raise InputError(f"malformed plan: missing {e}", path=str(plan_path)) from e
-        host = _read_host(host_path) if host_path is not None else None
-        return plan, host
-    host = _read_host(host_path)
-    options = _plan_options(source=source, **common)
-    return _make_plan(host, options), host
-
-
-def _common(
-    recipe: str | None,
-    platform: str | None,
-    gpu: list[str] | None,
-    model: Path | None,
-    customize: list[str] | None,
-    build_arg: list[str] | None,
-    target: str | None,
-    tag: str | None,
-    debug: bool,
-    port: int,
-) -> dict[str, Any]:
-    return {
-        "dockerfile": None,
-        "recipe": recipe,
-        "platform": platform,
-        "gpu": list(gpu or []),
-        "model": model,
-        "customize": list(customize or []),
-        "build_args": _build_args(build_arg or []),
-        "target": target,
-        "tag": tag,
-        "debug": debug,
-        "port": port,
-        "base_dockerfile": None,
-    }
+    if plan_file is not None:
+        named = host is not None or capture is not None
+        return read_plan(plan_file), load_host(host, capture) if named else None
+    the_host = load_host(host, capture)
+    args = PlanArgs(source, model_here=False, **plan_opts)
+    return make_plan(the_host, args, use_engine=False), the_host
 
 
 def _emit(
@@ -248,77 +139,53 @@ def _read_project_bake(path: Path | None) -> Any:
 
 
 @export_app.command("script")
+@plan_options()
 def export_script(
     source: SourceArg = None,
     host: HostOpt = None,
-    plan: PlanOpt = None,
-    recipe: RecipeOpt = None,
-    platform: PlatformOpt = None,
-    gpu: GpuOpt = None,
-    model: ModelOpt = None,
-    customize: CustomizeOpt = None,
-    build_arg: BuildArgOpt = None,
-    target: TargetOpt = None,
-    tag: TagOpt = None,
-    debug: DebugOpt = False,
-    port: PortOpt = 8000,
+    capture: FromOpt = None,
+    plan: PlanFileOpt = None,
     out: OutOpt = None,
     engine: Annotated[str, typer.Option("--engine", help="docker or podman.")] = "docker",
     as_json: JsonOpt = False,
+    plan_opts: dict[str, Any] | None = None,
 ) -> None:
     """A POSIX sh script that pulls/builds and runs the planned image (every value quoted)."""
     from hwdock.export.script import render_script
 
-    common = _common(recipe, platform, gpu, model, customize, build_arg, target, tag, debug, port)
-    the_plan, _ = _resolve_plan(plan, host, source, common)
+    the_plan, _ = _resolve_plan(plan, host, capture, source, plan_opts or {})
     _emit("script", render_script(the_plan, engine=engine), out, as_json, [], executable=True)
 
 
 @export_app.command("compose")
+@plan_options()
 def export_compose(
     source: SourceArg = None,
     host: HostOpt = None,
-    plan: PlanOpt = None,
-    recipe: RecipeOpt = None,
-    platform: PlatformOpt = None,
-    gpu: GpuOpt = None,
-    model: ModelOpt = None,
-    customize: CustomizeOpt = None,
-    build_arg: BuildArgOpt = None,
-    target: TargetOpt = None,
-    tag: TagOpt = None,
-    debug: DebugOpt = False,
-    port: PortOpt = 8000,
+    capture: FromOpt = None,
+    plan: PlanFileOpt = None,
     out: OutOpt = None,
     v1: Annotated[
         bool, typer.Option("--compose-v1", help="Only what docker-compose 1.x reads.")
     ] = False,
     as_json: JsonOpt = False,
+    plan_opts: dict[str, Any] | None = None,
 ) -> None:
     """A Compose file: devices, groups, shm, GPU reservations, model volume, HF_TOKEN by name."""
     from hwdock.export.compose import render_compose
 
-    common = _common(recipe, platform, gpu, model, customize, build_arg, target, tag, debug, port)
-    the_plan, _ = _resolve_plan(plan, host, source, common)
+    the_plan, _ = _resolve_plan(plan, host, capture, source, plan_opts or {})
     res = render_compose(the_plan, v1=v1, compose_dir=out.parent if out else Path.cwd())
     _emit("compose", res.text, out, as_json, res.notes, extra={"service": res.service})
 
 
 @export_app.command("bake")
+@plan_options()
 def export_bake(
     source: SourceArg = None,
     host: HostOpt = None,
-    plan: PlanOpt = None,
-    recipe: RecipeOpt = None,
-    platform: PlatformOpt = None,
-    gpu: GpuOpt = None,
-    model: ModelOpt = None,
-    customize: CustomizeOpt = None,
-    build_arg: BuildArgOpt = None,
-    target: TargetOpt = None,
-    tag: TagOpt = None,
-    debug: DebugOpt = False,
-    port: PortOpt = 8000,
+    capture: FromOpt = None,
+    plan: PlanFileOpt = None,
     out: OutOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="hcl or json.")] = "hcl",
     project_bake: Annotated[
@@ -328,6 +195,7 @@ def export_bake(
         ),
     ] = None,
     as_json: JsonOpt = False,
+    plan_opts: dict[str, Any] | None = None,
 ) -> None:
     """A `docker buildx bake` file with the plan's targets (extends the project's own)."""
     from hwdock.errors import UsageError
@@ -335,8 +203,7 @@ def export_bake(
 
     if fmt not in ("hcl", "json"):
         raise UsageError(f"--format {fmt!r}: use hcl or json")
-    common = _common(recipe, platform, gpu, model, customize, build_arg, target, tag, debug, port)
-    the_plan, _ = _resolve_plan(plan, host, source, common)
+    the_plan, _ = _resolve_plan(plan, host, capture, source, plan_opts or {})
     proj_path = _find_project_bake(project_bake, source)
     res = render(
         the_plan,
@@ -348,20 +215,12 @@ def export_bake(
 
 
 @export_app.command("k8s")
+@plan_options()
 def export_k8s(
     source: SourceArg = None,
     host: HostOpt = None,
-    plan: PlanOpt = None,
-    recipe: RecipeOpt = None,
-    platform: PlatformOpt = None,
-    gpu: GpuOpt = None,
-    model: ModelOpt = None,
-    customize: CustomizeOpt = None,
-    build_arg: BuildArgOpt = None,
-    target: TargetOpt = None,
-    tag: TagOpt = None,
-    debug: DebugOpt = False,
-    port: PortOpt = 8000,
+    capture: FromOpt = None,
+    plan: PlanFileOpt = None,
     out: OutOpt = None,
     name: Annotated[str | None, typer.Option("--name", help="Deployment/Service name.")] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", help="Namespace.")] = None,
@@ -372,12 +231,12 @@ def export_k8s(
         str, typer.Option("--hf-secret", help="Secret holding HF_TOKEN.")
     ] = "hf-token",
     as_json: JsonOpt = False,
+    plan_opts: dict[str, Any] | None = None,
 ) -> None:
     """Kubernetes Deployment + Service, pinned by the labels the GPU operators publish."""
     from hwdock.export.k8s import K8sOptions, render_k8s
 
-    common = _common(recipe, platform, gpu, model, customize, build_arg, target, tag, debug, port)
-    the_plan, the_host = _resolve_plan(plan, host, source, common)
+    the_plan, the_host = _resolve_plan(plan, host, capture, source, plan_opts or {})
     opts = K8sOptions(
         name=name, namespace=namespace, model_pvc=model_pvc, hf_token_secret=hf_secret
     )
@@ -390,20 +249,20 @@ def export_k8s(
 
 def fleet_planner(source: Path | None, common: dict[str, Any]) -> Any:
     """host report → Plan, with the user's plan options (replaced in tests)."""
-    options = _plan_options(source=source, **common)
-    return lambda host: _make_plan(host, options)
+    from hwdock.commands.plan_inputs import PlanArgs, make_plan
+
+    args = PlanArgs(source, model_here=False, **common)
+    args.check()
+    return lambda host: make_plan(host, args, use_engine=False)
 
 
 @fleet_app.command("plan")
+@plan_options("recipe", "model", "build_arg", "port")
 def fleet_plan(
     hosts: Annotated[list[Path], typer.Argument(help="`hwdock probe --json` reports or captures.")],
     source: Annotated[
         Path | None, typer.Option("--source", help="Source tree (e.g. vLLM).")
     ] = None,
-    recipe: RecipeOpt = None,
-    model: ModelOpt = None,
-    build_arg: BuildArgOpt = None,
-    port: PortOpt = 8000,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path(
         "hwdock-fleet"
     ),
@@ -418,6 +277,7 @@ def fleet_plan(
     ] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", help="Namespace.")] = None,
     as_json: JsonOpt = False,
+    plan_opts: dict[str, Any] | None = None,
 ) -> None:
     """Group hosts by what their image needs; one bake file and per-variant Deployments."""
     import json
@@ -428,8 +288,7 @@ def fleet_plan(
     from hwdock.fleet.plan import fleet_bake, fleet_manifests, plan_fleet
 
     fleet = load_hosts(list(hosts))
-    common = _common(recipe, None, [], model, [], build_arg, None, None, False, port)
-    fp = plan_fleet(fleet, fleet_planner(source, common), allow_cpu=not exclude_cpu)
+    fp = plan_fleet(fleet, fleet_planner(source, plan_opts or {}), allow_cpu=not exclude_cpu)
     proj_path = _find_project_bake(project_bake, source)
     bake = fleet_bake(
         fp,

@@ -1,11 +1,10 @@
 """`hwdock probe` and `hwdock capture`: what this host has, and a recording of it."""
 
-from __future__ import annotations
-
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -36,27 +35,19 @@ def fast_path(args: list[str]) -> int | None:
     """`probe --json [--from DIR]` parsed by hand, so that programs calling it in a loop do not
     pay for typer's dispatch and every command's registration; any other argv returns None and
     typer parses it."""
-    json_out = False
-    from_dir: str | None = None
-    rest = iter(args)
-    for arg in rest:
-        if arg == "--json" and not json_out:
-            json_out = True
-        elif arg == "--from" and from_dir is None:
-            from_dir = next(rest, None)
-            if from_dir is None or from_dir.startswith("-"):
-                return None
-        elif arg.startswith("--from=") and from_dir is None and len(arg) > 7:
-            from_dir = arg[7:]
-        else:
-            return None
-    if not json_out:
+    from hwdock.commands.fastargs import parse
+
+    parsed = parse(args, flags={"--json": "json"}, values={"--from": "from_dir"})
+    if parsed is None or "json" not in parsed[0]:
         return None  # the people's view imports rich anyway
+    from_dir = parsed[0].get("from_dir")
     run_probe(True, from_dir)
     return 0
 
 
-def register(app: typer.Typer) -> None:
+def register(app: "typer.Typer") -> None:
+    import typer  # here, not above: `probe --json` (the fast path) never imports typer
+
     @app.command("probe")
     def probe_cmd(
         json_out: Annotated[

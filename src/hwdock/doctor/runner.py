@@ -19,30 +19,20 @@ from hwdock.errors import ExitCode, HwdockError
 from hwdock.plan.model import RunSpec
 
 
-def _run_named(
-    binary: str, argv: list[str], name: str, timeout: float | None, env: dict[str, str] | None
-) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as err:
-        subprocess.run([binary, "rm", "-f", name], capture_output=True, timeout=60, env=env)
-        out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
-        return subprocess.CompletedProcess(argv, 124, out, f"timed out after {timeout}s")
-
-
 def _name(spec: RunSpec) -> str:
     return spec.name or f"hwdock-verify-{uuid.uuid4().hex[:12]}"
 
 
-class EngineRunner:
-    """A `hwdock.engine` ContainerEngine seen through verify's two calls."""
+class _NamedRun:
+    """`run()` for both runners: the container gets a name, so that a timeout can remove it."""
 
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.name = str(engine.name)
+    def run_argv(
+        self, spec: RunSpec, command: list[str] | None = None, *, entrypoint: str | None = None
+    ) -> list[str]:
+        raise NotImplementedError
 
-    def image_inspect(self, ref: str) -> dict[str, Any] | None:
-        return self.engine.image_inspect(ref)  # type: ignore[no-any-return]
+    def env(self) -> dict[str, str] | None:
+        return None
 
     def run(
         self,
@@ -52,13 +42,37 @@ class EngineRunner:
         timeout: float | None = None,
         entrypoint: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        named = dataclasses.replace(spec, name=_name(spec))
-        argv = self.engine.run_argv(named, command, entrypoint=entrypoint)
-        env = self.engine.env() if hasattr(self.engine, "env") else None
-        return _run_named(argv[0], argv, str(named.name), timeout, env)
+        name = _name(spec)
+        argv = self.run_argv(dataclasses.replace(spec, name=name), command, entrypoint=entrypoint)
+        env = self.env()
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired as err:
+            subprocess.run([argv[0], "rm", "-f", name], capture_output=True, timeout=60, env=env)
+            out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
+            return subprocess.CompletedProcess(argv, 124, out, f"timed out after {timeout}s")
 
 
-class CliRunner:
+class EngineRunner(_NamedRun):
+    """A `hwdock.engine` ContainerEngine seen through verify's two calls."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.name = str(engine.name)
+
+    def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        return self.engine.image_inspect(ref)  # type: ignore[no-any-return]
+
+    def run_argv(
+        self, spec: RunSpec, command: list[str] | None = None, *, entrypoint: str | None = None
+    ) -> list[str]:
+        return self.engine.run_argv(spec, command, entrypoint=entrypoint)  # type: ignore[no-any-return]
+
+    def env(self) -> dict[str, str] | None:
+        return self.engine.env() if hasattr(self.engine, "env") else None
+
+
+class CliRunner(_NamedRun):
     """`docker run` / `podman run` from a RunSpec, for checkouts without `hwdock.engine`."""
 
     def __init__(self, binary: str) -> None:
@@ -83,18 +97,6 @@ class CliRunner:
         from hwdock.engine.argv import run_argv
 
         return run_argv(spec, self.binary, command=command, entrypoint=entrypoint)
-
-    def run(
-        self,
-        spec: RunSpec,
-        command: list[str] | None = None,
-        *,
-        timeout: float | None = None,
-        entrypoint: str | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        named = dataclasses.replace(spec, name=_name(spec))
-        argv = self.run_argv(named, command, entrypoint=entrypoint)
-        return _run_named(self.binary, argv, str(named.name), timeout, None)
 
 
 def find_runner(engine: str | None = None) -> ContainerRunner:

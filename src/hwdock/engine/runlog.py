@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
-import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +38,8 @@ class RunLog:
     """A run's folder: plan.json, build.log, events.jsonl."""
 
     def __init__(self, root: Path | None = None, *, create: bool = True):
+        import secrets  # here: `state_dir()` alone (the engine cache) stays light to import
+
         stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         self.dir = (root or state_dir() / "runs") / f"{stamp}-{secrets.token_hex(3)}"
         if create:
@@ -100,6 +100,8 @@ def tag_lock(
     """Hold an exclusive lock for building `tag`; another hwdock waits (or fails, LOCKED)."""
     d = state_dir() / "locks"
     d.mkdir(parents=True, exist_ok=True)
+    import hashlib
+
     path = d / (hashlib.sha256(tag.encode()).hexdigest()[:24] + ".lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

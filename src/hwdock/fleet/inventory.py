@@ -7,11 +7,11 @@ membership and Kubernetes pinning refer to).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from hwdock.errors import InputError
+from hwdock.jsonin import read_json
 from hwdock.probe.model import SCHEMA_VERSION, HostReport
 
 MIN_SCHEMA_VERSION = 1
@@ -38,14 +38,7 @@ def read_report(path: Path) -> HostReport:
                 "not a host capture (no meta.json) and not a report file", path=str(path)
             )
         return _from_capture(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path=str(path)) from e
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"not JSON: {e.msg}", path=str(path), line=e.lineno) from e
+    doc = read_json(path, "host report")
     if not isinstance(doc, dict) or doc.get("kind") != "host-report":
         kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
         raise InputError(

@@ -130,8 +130,14 @@ def _try_pull(ctx: Ctx) -> RouteResult | None:
     return None
 
 
-def _no_source(ctx: Ctx, why: str) -> UsageError:
-    return UsageError(
+def _pull_without_source(ctx: Ctx, why: str) -> RouteResult:
+    """No SOURCE: the published image that fits this host, or the error asking for SOURCE."""
+    if ctx.options.customize:
+        raise UsageError("--customize needs a vLLM source tree (SOURCE)")
+    pulled = _try_pull(ctx)
+    if pulled:
+        return pulled
+    raise UsageError(
         f"no published vLLM image fits this host ({why}), and no source tree was given",
         hint="pass a vLLM checkout as SOURCE (git clone the vLLM repository) so hwdock can "
         "plan a build for this GPU",
@@ -209,14 +215,9 @@ def generated_dockerfile(platform: str, base: str, use_existing_torch: bool) -> 
 
 
 def _vllm_cuda(ctx: Ctx) -> RouteResult:
-    custom = set(ctx.options.customize)
     if ctx.tree is None:
-        if custom:
-            raise UsageError("--customize needs a vLLM source tree (SOURCE)")
-        pulled = _try_pull(ctx)
-        if pulled:
-            return pulled
-        raise _no_source(ctx, f"GPU {ctx.arch_tag}, driver {ctx.nvidia_driver()[0]}")
+        return _pull_without_source(ctx, f"GPU {ctx.arch_tag}, driver {ctx.nvidia_driver()[0]}")
+    custom = set(ctx.options.customize)
     if ctx.is_jetson():
         return _from_source(
             ctx, "Jetson: vLLM's CUDA Dockerfile targets discrete GPUs (x86_64/SBSA)"
@@ -290,14 +291,9 @@ def _app_build(
 
 
 def _vllm_rocm(ctx: Ctx) -> RouteResult:
-    custom = set(ctx.options.customize)
     if ctx.tree is None:
-        if custom:
-            raise UsageError("--customize needs a vLLM source tree (SOURCE)")
-        pulled = _try_pull(ctx)
-        if pulled:
-            return pulled
-        raise _no_source(ctx, f"GPU {ctx.arch_tag}")
+        return _pull_without_source(ctx, f"GPU {ctx.arch_tag}")
+    custom = set(ctx.options.customize)
     rp = kb.recipe_platform("rocm")
     rel = ctx.options.dockerfile or ctx.tree.first(rp["dockerfiles"])
     if rel is None:
