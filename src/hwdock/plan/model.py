@@ -9,7 +9,7 @@ Secrets never appear here by value: `secrets` and `env_passthrough` hold names o
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from hwdock.findings import Finding
@@ -105,33 +105,25 @@ class Plan:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Plan:
+        """A plan read back from its JSON; every field is type-checked (`InputError` naming
+        the field, e.g. `steps[0].build_args`)."""
         from hwdock.errors import InputError
+        from hwdock.jsonin import from_data
 
+        if not isinstance(d, dict):
+            raise InputError("not a plan (expected a JSON object)")
         if d.get("kind") not in (None, "plan"):
-            raise InputError(f"not a plan (kind {d.get('kind')!r})")
-        run = d.get("run")
-        return cls(
-            recipe=d["recipe"],
-            platform=d["platform"],
-            route=d["route"],
-            host=d.get("host"),
-            accelerators=list(d.get("accelerators", [])),
-            decisions=[_build(Decision, x) for x in d.get("decisions", [])],
-            steps=[_build(ImageStep, x) for x in d.get("steps", [])],
-            run=_run_from_dict(run) if run else None,
-            verdicts=[Finding.from_dict(f) for f in d.get("verdicts", [])],
-            warnings=[Finding.from_dict(f) for f in d.get("warnings", [])],
-            source=d.get("source"),
-        )
-
-
-def _run_from_dict(d: dict[str, Any]) -> RunSpec:
-    spec = _build(RunSpec, d)
-    spec.mounts = [_build(Mount, m) for m in d.get("mounts", [])]
-    spec.ports = [tuple(p) for p in d.get("ports", [])]
-    return spec
-
-
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+            raise InputError(
+                f"not a plan (kind {d.get('kind')!r})",
+                hint="make one with `hwdock plan SOURCE --json > plan.json`",
+            )
+        version = d.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InputError(f"plan schema_version {version!r} is not an integer")
+        if version > SCHEMA_VERSION:
+            raise InputError(
+                f"plan schema_version {version} is newer than this hwdock understands "
+                f"({SCHEMA_VERSION})",
+                hint="upgrade hwdock, or make the plan again with this version",
+            )
+        return from_data(cls, d)

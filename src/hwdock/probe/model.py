@@ -9,7 +9,7 @@ Every accelerator field that was filled carries its source in `sources[field]`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hwdock.findings import Finding
@@ -151,43 +151,28 @@ class HostReport:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HostReport:
+        """A report read back from its JSON; every field is type-checked (`InputError`
+        naming the field, e.g. `accelerators[0].numa_node`)."""
         from hwdock.errors import InputError
+        from hwdock.jsonin import from_data
 
+        if not isinstance(d, dict):
+            raise InputError("not a host report (expected a JSON object)")
         if d.get("kind") not in (None, "host-report"):
-            raise InputError(f"not a host report (kind {d.get('kind')!r})")
+            raise InputError(
+                f"not a host report (kind {d.get('kind')!r})",
+                hint="make one with `hwdock probe --json > host.json`",
+            )
         version = d.get("schema_version", SCHEMA_VERSION)
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InputError(f"host report schema_version {version!r} is not an integer")
+        if version > SCHEMA_VERSION:
             raise InputError(
                 f"host report schema_version {version!r} is newer than this hwdock understands "
                 f"({SCHEMA_VERSION})",
                 hint="upgrade hwdock, or probe the host again with this version",
             )
-        container = d.get("container") or {}
-        return cls(
-            hostname=d.get("hostname"),
-            kernel=d.get("kernel"),
-            os_release=d.get("os_release"),
-            wsl=bool(d.get("wsl", False)),
-            jetson_release=d.get("jetson_release"),
-            accelerators=[_build(Accelerator, a) for a in d.get("accelerators", [])],
-            drivers=[_build(Driver, x) for x in d.get("drivers", [])],
-            cpu=_build(Cpu, d.get("cpu") or {}),
-            disks=[_build(Disk, x) for x in d.get("disks", [])],
-            container=ContainerSide(
-                engines=[_build(Engine, e) for e in container.get("engines", [])],
-                nvidia_ctk_version=container.get("nvidia_ctk_version"),
-                nvidia_container_runtime=container.get("nvidia_container_runtime"),
-                cdi_specs=[_build(CdiSpec, c) for c in container.get("cdi_specs", [])],
-            ),
-            device_access=[_build(DeviceAccess, x) for x in d.get("device_access", [])],
-            user_groups=list(d.get("user_groups", [])),
-            env=dict(d.get("env", {})),
-            findings=[Finding.from_dict(f) for f in d.get("findings", [])],
-            source=d.get("source", "report"),
-        )
-
-
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    """Construct a dataclass from a dict, ignoring keys this version does not know."""
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+        report = from_data(cls, d)
+        if "source" not in d:
+            report.source = "report"
+        return report
