@@ -113,19 +113,15 @@ def explain_error(
     import sys
 
     from hwdock.doctor import known_errors
-    from hwdock.errors import ExitCode, InputError
+    from hwdock.errors import ExitCode
 
     if logfile == "-":
         text = sys.stdin.read()
         where = "<stdin>"
     else:
-        path = Path(logfile)
-        try:
-            text = path.read_text("utf-8", errors="replace")
-        except FileNotFoundError:
-            raise InputError("no such file", path=logfile) from None
-        except (IsADirectoryError, PermissionError, OSError) as err:
-            raise InputError(f"cannot read: {err.strerror or err}", path=logfile) from None
+        from hwdock.jsonin import read_text
+
+        text = read_text(logfile, "log", errors="replace")
         where = logfile
     matches = known_errors.match_text(text)
     if json_out:

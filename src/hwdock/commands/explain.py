@@ -130,6 +130,7 @@ def run_explain(
     from hwdock.dockerfile.graph import analyze, set_image_status
     from hwdock.dockerfile.recipes import find_base_recipes, parse_base_dockerfile_options
     from hwdock.errors import InputError, UsageError
+    from hwdock.jsonin import check_regular_file
 
     if not path.is_dir():
         raise UsageError(f"{path}: not a directory (PATH is the build context)")
@@ -137,6 +138,8 @@ def run_explain(
     if file and not df.is_absolute() and not df.exists() and (path / file).exists():
         df = path / file
     try:
+        if df.exists() or df.is_symlink():
+            check_regular_file(str(df), "Dockerfile")
         data = df.read_bytes()
     except FileNotFoundError:
         raise InputError(

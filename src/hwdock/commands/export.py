@@ -118,11 +118,9 @@ def _read_project_bake(path: Path | None) -> Any:
 
     from hwdock.errors import InputError
     from hwdock.export import hcl
+    from hwdock.jsonin import read_text
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path=str(path)) from e
+    text = read_text(path, "bake file")
     if path.suffix == ".json":
         try:
             doc = json.loads(text)

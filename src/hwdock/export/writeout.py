@@ -26,8 +26,18 @@ def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(
+            f"cannot write {path}: {parent} {what}", hint="-o takes a file in an existing folder"
+        )
+    if path.is_dir():
+        raise UsageError(
+            f"cannot write {path}: it is a directory", hint="-o takes a file name, not a folder"
+        )
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as err:
+        raise UsageError(f"cannot write in {parent}: {err.strerror or err}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)

@@ -15,6 +15,7 @@ from hwdock import label_names
 from hwdock.errors import UsageError
 from hwdock.plan import facts as kb
 from hwdock.plan.context import Ctx
+from hwdock.plan.dockerfile_facts import DockerfileFacts
 from hwdock.plan.model import Decision, ImageStep, Route
 
 
@@ -233,12 +234,26 @@ def _vllm_cuda(ctx: Ctx) -> RouteResult:
     return _app_build(ctx, rel, "build-app-on-published-base", rp)
 
 
+def _check_target(ctx: Ctx, facts: DockerfileFacts, rel: str) -> None:
+    """--target must name a stage of the Dockerfile (as the build would insist)."""
+    target = ctx.options.target
+    if target is None or facts.has_stage(target):
+        return
+    names = [st.name for st in facts.stages if st.name]
+    assert ctx.tree is not None
+    raise UsageError(
+        f"--target {target!r}: no such stage in {ctx.tree.root / rel}",
+        hint=f"stages: {', '.join(names) or '(none named)'}",
+    )
+
+
 def _app_build(
     ctx: Ctx, rel: str, route: Route, rp: dict, extra_args: dict[str, str] | None = None
 ) -> RouteResult:
     assert ctx.tree is not None
     facts = ctx.tree.facts(rel, {**ctx.options.build_args, **(extra_args or {})})
     ctx.step_facts["app"] = facts
+    _check_target(ctx, facts, rel)
     target = ctx.options.target
     why_target = "--target was given"
     recipe_target = rp.get("target")
@@ -438,6 +453,7 @@ def _generic(ctx: Ctx) -> RouteResult:
         raise InputError("no Dockerfile here", path=str(ctx.tree.root / rel), hint="use -f FILE")
     facts = ctx.tree.facts(rel, ctx.options.build_args)
     ctx.step_facts["app"] = facts
+    _check_target(ctx, facts, rel)
     name = ctx.tree.root.name or "app"
     tag = ctx.options.tag or f"{name.lower()}:{ctx.arch_tag}-{ctx.tree.version}"
     step = ImageStep(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwdock.errors import InputError
+from hwdock.errors import InputError, UsageError
 from hwdock.plan import facts as kb
 from hwdock.plan.dockerfile_facts import DockerfileFacts, read_facts
 
@@ -18,6 +18,12 @@ ReadText = Callable[[Path], "str | None"]
 
 
 def read_text_fs(path: Path) -> str | None:
+    """The file's text; None when it is absent or a folder; InputError when it is something
+    that cannot be read (a FIFO would block, a device, no permission)."""
+    if path.exists() and not path.is_dir():
+        from hwdock.jsonin import check_regular_file
+
+        check_regular_file(str(path), "file")
     try:
         return path.read_text("utf-8", errors="replace")
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -84,6 +90,6 @@ def load_tree(
     markers = kb.vllm()["detect"]["markers"]
     looks_vllm = any(read_text(source / m) is not None for m in markers)
     if recipe not in (None, "vllm", "generic"):
-        raise InputError(f"unknown recipe {recipe!r}", hint="use --recipe vllm, or leave it out")
+        raise UsageError(f"unknown recipe {recipe!r}", hint="use --recipe vllm, or leave it out")
     chosen = recipe or ("vllm" if looks_vllm else "generic")
     return SourceTree(source, chosen, _git_version(source, read_text), read_text)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hwdock.errors import InputError
+from hwdock.errors import InputError, UsageError
 from hwdock.probe.access import ENV_KEPT
 from hwdock.probe.context import User
 from hwdock.probe.host import live_user, probe_host, user_from_dict
@@ -39,6 +39,10 @@ class Capture:
 
 
 def _read_json(path: Path, what: str) -> Any:
+    if path.exists() or path.is_symlink():
+        from hwdock.jsonin import check_regular_file
+
+        check_regular_file(str(path), f"capture's {what}")
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
@@ -58,6 +62,12 @@ def _read_json(path: Path, what: str) -> Any:
 
 def load(directory: str | os.PathLike[str]) -> Capture:
     d = Path(directory)
+    if d.exists() and not d.is_dir():
+        raise InputError(
+            "not a capture directory (a file)",
+            path=str(d),
+            hint="--from takes the folder `hwdock capture DIR` wrote; a report file goes to --host",
+        )
     if not d.is_dir():
         raise InputError(
             "no such capture directory", path=str(d), hint="make one with `hwdock capture DIR`"
@@ -90,7 +100,18 @@ def load(directory: str | os.PathLike[str]) -> Capture:
             raise InputError(
                 f"devices.json entry {i} is malformed ({err})", path=str(d / "devices.json")
             ) from None
-    commands = [CommandResult.from_dict(c) for c in commands_doc if isinstance(c, dict)]
+    commands: list[CommandResult] = []
+    for i, item in enumerate(commands_doc):
+        try:
+            if not isinstance(item, dict):
+                raise TypeError(f"expected an object, got {type(item).__name__}")
+            commands.append(CommandResult.from_dict(item))
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(
+                f"commands.json entry {i} is malformed ({err})",
+                path=str(d / "commands.json"),
+                hint="re-create the capture with `hwdock capture DIR`",
+            ) from None
     disks = [
         DiskUsage(str(x["path"]), int(x["total_bytes"]), int(x["free_bytes"]))
         for x in meta.get("disks") or []
@@ -191,6 +212,10 @@ def record(
     from hwdock.probe.runner import LiveRunner
 
     d = Path(dest)
+    if d.exists() and not d.is_dir():
+        raise UsageError(
+            f"{d}: exists and is not a directory", hint="give a new or empty folder to capture into"
+        )
     if d.exists() and any(d.iterdir()):
         if not force:
             raise InputError(
@@ -199,7 +224,13 @@ def record(
                 hint="choose a new directory, or pass --force to replace it",
             )
         shutil.rmtree(d)
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(
+            f"{d}: cannot create the capture folder: {err.strerror or err}",
+            hint="give a folder whose parent is a writable directory",
+        ) from None
     environ = dict(os.environ if env is None else env)
     kept = {k: environ[k] for k in ENV_KEPT if k in environ}
     meta = {

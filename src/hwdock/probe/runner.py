@@ -56,6 +56,9 @@ class CommandResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CommandResult:
         rc = d.get("returncode", 0)
+        argv = d.get("argv", [])
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+            raise ValueError(f"argv must be a list of strings, not {argv!r:.60}")
         return cls(
             argv=tuple(str(a) for a in d.get("argv", [])),
             stdout=str(d.get("stdout") or ""),

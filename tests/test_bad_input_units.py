@@ -1,0 +1,101 @@
+"""One unit test per bad-input fix found by tests/test_cli_bad_input.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hwdock.errors import InputError, UsageError
+from hwdock.export.writeout import write_atomic
+from hwdock.plan import make_plan
+from hwdock.plan.options import PlanOptions
+from hwdock.plan.tree import read_text_fs
+from hwdock.probe import capture
+from hwdock.probe.runner import CommandResult
+from tests.support import hosts as H
+
+HOST = Path(__file__).parent / "fixtures" / "hosts" / "rx7900xtx-igpu"
+
+
+def test_command_result_argv_must_be_a_list_of_strings() -> None:
+    with pytest.raises(ValueError, match="argv must be a list of strings"):
+        CommandResult.from_dict({"argv": "nvidia-smi"})
+    assert CommandResult.from_dict({"argv": ["a", "b"]}).argv == ("a", "b")
+
+
+def test_capture_with_a_malformed_command_names_the_entry(tmp_path: Path) -> None:
+    cap = tmp_path / "cap"
+    shutil.copytree(HOST, cap, symlinks=True)
+    (cap / "commands.json").write_text(json.dumps([{"argv": "nvidia-smi"}]))
+    with pytest.raises(InputError, match=r"commands\.json: commands\.json entry 0 is malformed"):
+        capture.load(cap)
+    (cap / "commands.json").write_text(json.dumps(["nvidia-smi"]))
+    with pytest.raises(InputError, match="entry 0 is malformed"):
+        capture.load(cap)
+
+
+def test_capture_folder_given_as_a_file(tmp_path: Path) -> None:
+    f = tmp_path / "host.json"
+    f.write_text("{}")
+    with pytest.raises(InputError, match="not a capture directory") as err:
+        capture.load(f)
+    assert "--host" in str(err.value)
+
+
+def test_capture_meta_json_that_is_a_fifo(tmp_path: Path) -> None:
+    cap = tmp_path / "cap"
+    shutil.copytree(HOST, cap, symlinks=True)
+    (cap / "meta.json").unlink()
+    os.mkfifo(cap / "meta.json")
+    with pytest.raises(InputError, match="not a regular file"):
+        capture.load(cap)
+
+
+def test_record_into_a_file_or_under_one_is_a_usage_error(tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(UsageError, match="exists and is not a directory"):
+        capture.record(f)
+    with pytest.raises(UsageError, match="cannot create the capture folder"):
+        capture.record(f / "sub")
+
+
+def test_plan_target_must_name_a_stage(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox AS a\nFROM a AS b\n")
+    host = H.rx7900xtx_igpu()
+    with pytest.raises(UsageError, match="--target 'nope': no such stage") as err:
+        make_plan(host, PlanOptions(source=tmp_path, target="nope"))
+    assert "stages: a, b" in str(err.value)
+    step = make_plan(host, PlanOptions(source=tmp_path, target="A")).steps[-1]
+    assert step.target == "A"
+
+
+def test_unknown_recipe_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    with pytest.raises(UsageError, match="unknown recipe 'nope'"):
+        make_plan(H.rx7900xtx_igpu(), PlanOptions(source=tmp_path, recipe="nope"))
+
+
+def test_read_text_fs_refuses_a_fifo_and_skips_folders(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "Dockerfile")
+    with pytest.raises(InputError, match="not a regular file"):
+        read_text_fs(tmp_path / "Dockerfile")
+    assert read_text_fs(tmp_path) is None
+    assert read_text_fs(tmp_path / "absent") is None
+
+
+def test_write_atomic_output_path_problems(tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(UsageError, match="is not a directory"):
+        write_atomic(f / "out.yaml", "a")
+    with pytest.raises(UsageError, match="does not exist"):
+        write_atomic(tmp_path / "no" / "out.yaml", "a")
+    with pytest.raises(UsageError, match="it is a directory"):
+        write_atomic(tmp_path, "a")
+    write_atomic(tmp_path / "ok.yaml", "a")
+    assert (tmp_path / "ok.yaml").read_text() == "a"
