@@ -99,3 +99,34 @@ def test_write_atomic_output_path_problems(tmp_path: Path) -> None:
         write_atomic(tmp_path, "a")
     write_atomic(tmp_path / "ok.yaml", "a")
     assert (tmp_path / "ok.yaml").read_text() == "a"
+
+
+def test_parse_platform_refuses_bad_components() -> None:
+    from hwdock.dockerfile.platforms import parse_platform
+
+    with pytest.raises(ValueError, match="'\\?\\?\\?' is not a valid component"):
+        parse_platform("???")
+    with pytest.raises(ValueError, match="not a valid component"):
+        parse_platform("linux/amd 64")
+    assert str(parse_platform("linux/arm64/v8")) == "linux/arm64"
+    assert str(parse_platform("windows(10.0.17763)/amd64")).endswith("/amd64")
+
+
+@pytest.mark.parametrize(
+    ("argv", "phrase"),
+    [
+        (["no-such-command"], "No such command 'no-such-command'"),
+        (["explain-error", "--nope"], "No such option: --nope"),
+        (["export", "yaml"], "hint: see `hwdock export --help`"),
+    ],
+)
+def test_cli_parse_errors_are_one_hwdock_error_line(
+    argv: list[str], phrase: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hwdock import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("hwdock: error: ") and phrase in err and "Usage:" not in err

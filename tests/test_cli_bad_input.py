@@ -109,7 +109,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "Dockerfile_badinstr": "FROM busybox\nFROB x\n",
         "Dockerfile_twostage": "FROM busybox AS a\nRUN true\nFROM a AS b\n",
         "log_binary": bytes(range(256)) * 4,
-        "log_nonutf8": b"error: \xff\xfe no space left on device\n",
+        "log_nonutf8": b"\xff\xfe junk\ninclude/shm.h:28 NCCL WARN Call to posix_fallocate failed"
+        b" : No space left on device\n",
         "not_a_dir": "plain file\n",
     }
     for name, content in files.items():
@@ -235,6 +236,8 @@ CASES: list[Case] = [
         "no such stage",
     ),
     _c("plan-bad-recipe", "plan {tree} --from {host_fixture} --recipe nope", 2, "recipe"),
+    _c("run-bad-option", "run busybox --nope --dry-run", 2, "no such option"),
+    _c("plan-port-not-int", "plan {tree} --from {host_fixture} --port x", 2, "--port"),
     _c("plan-bad-platform", "plan {tree} --from {host_fixture} --platform nope", 2, "platform"),
     _c("plan-bad-customize", "plan {tree} --from {host_fixture} --customize nope", 2, "customize"),
     _c("plan-model-missing", "plan {tree} --from {host_fixture} --model {missing}", 3, "model"),
@@ -299,10 +302,10 @@ CASES: list[Case] = [
     _c("explain-error-fifo", "explain-error {fifo}", 3, "not a regular file"),
     _c("explain-error-dangling", "explain-error {dangling}", 3, "dangling"),
     _c("explain-error-binary", "explain-error {log_binary}", 0, ""),
-    _c("explain-error-nonutf8", "explain-error {log_nonutf8}", 1, "space"),
+    _c("explain-error-nonutf8", "explain-error {log_nonutf8}", 1, "log_nonutf8:2"),
     _c("explain-error-empty", "explain-error {empty}", 0, ""),
     _c("explain-error-stdin-empty", "explain-error -", 0, "", stdin=""),
-    _c("export-bad-kind", "export yaml {tree} --from {host_fixture}", 2, "yaml"),
+    _c("export-bad-kind", "export yaml {tree} --from {host_fixture}", 2, "no such command 'yaml'"),
     _c("export-plan-is-host", "export compose --plan {host}", 3, "not a plan"),
     _c(
         "export-out-file-parent",

@@ -65,10 +65,29 @@ def _register(args: list[str]) -> None:
         importlib.import_module(name).register(app)
 
 
+def _click_error(err: BaseException) -> bool:
+    """Whether `err` is click's (typer's) own parse error: an unknown command or option, a bad
+    value. Matched by class name: typer vendors click from 0.28, earlier ones import it."""
+    return any(c.__name__ == "ClickException" for c in type(err).__mro__)
+
+
+def _usage_error(err: Exception) -> None:
+    """click's parse error as hwdock's one-line `hwdock: error:`, with the help to read."""
+    ctx = getattr(err, "ctx", None)
+    if type(err).__name__ == "NoArgsIsHelpError":  # `hwdock export`: the group's help
+        sys.stderr.write(err.format_message() + "\n")  # type: ignore[attr-defined]
+        sys.exit(int(ExitCode.USAGE))
+    message = err.format_message()  # type: ignore[attr-defined]
+    code = getattr(err, "exit_code", int(ExitCode.USAGE))
+    path = getattr(ctx, "command_path", None) or "hwdock"
+    sys.stderr.write(f"hwdock: error: {message}\n  hint: see `{path} --help`\n")
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     _register(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="hwdock")
+        rv = app(args=argv, prog_name="hwdock", standalone_mode=False)
     except HwdockError as err:
         sys.stderr.write(f"hwdock: error: {err}\n")
         sys.exit(int(err.exit_code))
@@ -77,3 +96,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.INTERRUPTED))
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as err:
+        if not _click_error(err):
+            raise
+        _usage_error(err)
+    # without standalone mode typer.Exit(code) comes back as its code; a command's own return
+    # value is not an exit status (as in standalone mode, which always ends with sys.exit)
+    sys.exit(rv if type(rv) is int else 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hwdock.dockerfile.record import FrozenRecord
 
 __all__ = ["Platform", "host_platform", "parse_platform"]
@@ -45,11 +47,22 @@ class Platform(FrozenRecord):
         return self._text
 
 
+_COMPONENT = re.compile(r"[a-z0-9_.-]+(\([a-z0-9_.-]*\))?")
+
+
 def parse_platform(text: str) -> Platform:
     """`linux/amd64`, `linux/arm64/v8`, `amd64` (OS linux) → Platform; raises ValueError."""
     parts = text.strip().lower().split("/")
     if not parts or not parts[0] or len(parts) > 3:
         raise ValueError(f"invalid platform {text!r}: expected os/arch[/variant]")
+    for part in parts:
+        # containerd's platform parser takes only these characters in a component (and an
+        # OS version in parentheses): github.com/containerd/platforms, parse.go specifierRe
+        if part and not _COMPONENT.fullmatch(part):
+            raise ValueError(
+                f"invalid platform {text!r}: {part!r} is not a valid component "
+                "(letters, digits, '_', '.', '-')"
+            )
     if len(parts) == 1:
         if parts[0] in _OSES:
             return Platform(parts[0], _ARCH_ALIASES.get("x86_64", ("amd64", ""))[0])
