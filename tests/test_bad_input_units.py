@@ -130,3 +130,24 @@ def test_cli_parse_errors_are_one_hwdock_error_line(
     err = capsys.readouterr().err
     assert exit_.value.code == 2
     assert err.startswith("hwdock: error: ") and phrase in err and "Usage:" not in err
+
+
+def test_explain_base_dockerfile_must_exist(tmp_path: Path) -> None:
+    from hwdock.commands.explain import run_explain
+
+    (tmp_path / "Dockerfile").write_text("FROM base:1\n")
+    with pytest.raises(
+        InputError, match=r"^--base-dockerfile \S*base:1=nope\.df: no such Dockerfile"
+    ):
+        run_explain(tmp_path, None, [], None, None, ["base:1=nope.df"], use_engine=False)
+    (tmp_path / "base.df").write_text("FROM busybox\n")
+    graph, _ = run_explain(tmp_path, None, [], None, None, ["base:1=base.df"], use_engine=False)
+    assert graph is not None
+
+
+def test_explain_dockerfile_fifo_is_refused(tmp_path: Path) -> None:
+    from hwdock.commands.explain import run_explain
+
+    os.mkfifo(tmp_path / "Dockerfile")
+    with pytest.raises(InputError, match="not a regular file"):
+        run_explain(tmp_path, None, [], None, None, [], use_engine=False)

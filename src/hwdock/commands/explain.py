@@ -151,6 +151,12 @@ def run_explain(
         overrides = parse_base_dockerfile_options(base_dockerfile)
     except ValueError as err:
         raise UsageError(str(err)) from None
+    for image, (rel, _) in overrides.items():
+        if not (Path(rel).is_file() or (path / rel).is_file()):
+            raise InputError(
+                f"--base-dockerfile {image}={rel}: no such Dockerfile",
+                hint="give its path, relative to PATH or to this folder",
+            )
     recipes = find_base_recipes(path)
     recipes.update(overrides)
     graph = analyze(
