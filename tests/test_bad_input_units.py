@@ -151,3 +151,26 @@ def test_explain_dockerfile_fifo_is_refused(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "Dockerfile")
     with pytest.raises(InputError, match="not a regular file"):
         run_explain(tmp_path, None, [], None, None, [], use_engine=False)
+
+
+def test_check_tag() -> None:
+    from hwdock.commands.plan_inputs import check_tag
+
+    check_tag("myapp:gfx1100-abc")
+    check_tag("127.0.0.1:5000/team/app:1.0")
+    for bad, phrase in [
+        ("bad tag", "invalid reference format"),
+        ("UPPER:x", "must be lowercase"),
+        ("a@sha256:" + "0" * 64, "cannot carry a digest"),
+    ]:
+        with pytest.raises(UsageError, match=phrase):
+            check_tag(bad)
+
+
+def test_run_port_range(capsys: pytest.CaptureFixture[str]) -> None:
+    from hwdock import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "busybox", "--port", "8000:0", "--dry-run"])
+    assert exit_.value.code == 2
+    assert "--port '8000:0': a port is a number from 1 to 65535" in capsys.readouterr().err

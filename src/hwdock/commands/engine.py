@@ -199,9 +199,12 @@ def make_run_spec(
     for p in ports:
         h, _, c = p.partition(":")
         try:
-            spec.ports.append((int(h), int(c or h)))
+            pair = (int(h), int(c or h))
         except ValueError:
             raise UsageError(f"--port wants HOST[:CONTAINER], got {p!r}") from None
+        if not all(1 <= n <= 65535 for n in pair):
+            raise UsageError(f"--port {p!r}: a port is a number from 1 to 65535")
+        spec.ports.append(pair)
     spec.devices += [d for d in devices if d not in spec.devices]
     spec.group_add += [g for g in group_add if g not in spec.group_add]
     if gpus:

@@ -105,6 +105,20 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
         raise InputError(f"not a plan: missing or bad {err}", path=name) from None
 
 
+def check_tag(tag: str) -> None:
+    """UsageError unless `tag` is a reference the engine will accept for `--tag`."""
+    from hwdock.dockerfile.imageref import InvalidReference, parse_image_ref
+
+    try:
+        ref = parse_image_ref(tag)
+    except InvalidReference as err:
+        raise UsageError(
+            f"--tag {tag!r}: {err}", hint="e.g. myapp:gfx1100 (lower-case name, no spaces)"
+        ) from None
+    if ref.digest:
+        raise UsageError(f"--tag {tag!r}: a tag cannot carry a digest")
+
+
 def _split(items: list[str] | None) -> list[str]:
     """Repeatable options that also take a,b."""
     return [x for item in items or [] for x in item.split(",") if x]
@@ -149,6 +163,8 @@ class PlanArgs:
         from hwdock.plan.options import PlanOptions
 
         self.check()
+        if self.tag is not None:
+            check_tag(self.tag)
         return PlanOptions(
             source=self.source.resolve() if self.source else None,
             dockerfile=self.dockerfile,
