@@ -5,8 +5,9 @@ exactly its variant's Deployment.
 Label formats: GPU Feature Discovery (nvidia.com/gpu.compute.major=9, .minor=0,
 nvidia.com/cuda.driver.major=550, nvidia.com/gpu.present=true from the GPU Operator); the AMD
 node labeller (amd.com/gpu.device-id=74a1, lower-case hex without 0x); the AMD GPU Operator's
-feature.node.kubernetes.io/amd-gpu=true; NFD (feature.node.kubernetes.io/cpu-cpuid.AVX512F=true);
-kubernetes.io/arch=amd64.
+feature.node.kubernetes.io/amd-gpu=true; Intel's NFD rules
+(intel.feature.node.kubernetes.io/gpu=true, gpu.intel.com/device-id.0300-56a5.present=true);
+NFD (feature.node.kubernetes.io/cpu-cpuid.AVX512F=true); kubernetes.io/arch=amd64.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def node_labels(host: HostReport) -> dict[str, str]:
         labels["feature.node.kubernetes.io/amd-gpu"] = "true"
         if amd[0].device_id:
             labels["amd.com/gpu.device-id"] = amd[0].device_id.lower().removeprefix("0x")
+    intel = [a for a in host.accelerators if a.vendor == "intel"]
+    if intel:
+        labels["intel.feature.node.kubernetes.io/gpu"] = "true"
+        for a in intel:
+            cls = (a.pci_class or "0x0300").lower().removeprefix("0x")[:4]
+            dev = (a.device_id or "").lower().removeprefix("0x")
+            labels[f"gpu.intel.com/device-id.{cls}-{dev}.present"] = "true"
     return labels
 
 

@@ -52,11 +52,16 @@ def _merged(a: Group, b: Group) -> Group:
     return Group(needs, a.hosts + b.hosts, a.why + b.why)
 
 
+def _order(n: Needs) -> tuple[str, tuple[str, ...], str, str, str]:
+    return (n.platform, n.archs, n.cpu_arch, n.driver_class or "", n.isa or "")
+
+
 def choose_variants(
     by_needs: dict[Needs, list[str]], costs: dict[str, Any] | None = None
 ) -> list[Group]:
     costs = costs if costs is not None else load("fleet_costs")
-    groups = [Group(n, list(h)) for n, h in by_needs.items()]
+    # sorted, so that ties between equal savings break the same way whatever the hosts' order
+    groups = [Group(n, list(h)) for n, h in sorted(by_needs.items(), key=lambda kv: _order(kv[0]))]
     for g in groups:
         g.why.append(
             f"{', '.join(g.hosts)} need {g.needs.platform} {' '.join(g.archs) or g.needs.isa}"

@@ -20,7 +20,14 @@ from hwdock.export.k8s import K8sOptions, Placement, render_k8s
 from hwdock.fleet.cost import Group, choose_variants, total_cost
 from hwdock.fleet.inventory import FleetHost
 from hwdock.fleet.labels import placement, wider_isas
-from hwdock.fleet.needs import Exclusion, Needs, arch_token, chosen_accelerators, host_needs
+from hwdock.fleet.needs import (
+    Exclusion,
+    Needs,
+    accelerator_arch,
+    arch_token,
+    chosen_accelerators,
+    host_needs,
+)
 from hwdock.plan.model import Plan
 
 SCHEMA_VERSION = 1
@@ -103,10 +110,15 @@ def representative(group: Group, reports: dict[str, Any]) -> Any:
         accs = []
         for h in hosts:
             for a in chosen_accelerators(h):
-                arch = a.gfx_target if a.vendor == "amd" else a.compute_capability
+                arch = accelerator_arch(a)
                 if arch and arch not in seen:
                     seen.add(arch)
                     accs.append(copy.deepcopy(a))
+        if len({a.integrated for a in accs}) > 1:
+            # an iGPU host's GPU in a variant with a dGPU host's: the planner would leave the
+            # "integrated" one out as it does on one machine, and narrow the image past it
+            for a in accs:
+                a.integrated = False
         rep.accelerators = accs
         drivers = [d for h in hosts for d in h.drivers]
         by_vendor: dict[str, Any] = {}
