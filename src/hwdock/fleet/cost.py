@@ -21,6 +21,9 @@ class Group:
     needs: Needs
     hosts: list[str]
     why: list[str] = field(default_factory=list)
+    # the narrow groups a fat group was merged from (empty for a narrow one): the fleet plans
+    # them on their own when the fat image has no plan (e.g. no published image fits it)
+    parts: list[Group] = field(default_factory=list)
 
     @property
     def archs(self) -> tuple[str, ...]:
@@ -49,7 +52,8 @@ def _merged(a: Group, b: Group) -> Group:
     needs = Needs(
         n.platform, tuple(sorted(set(a.archs) | set(b.archs))), n.cpu_arch, n.driver_class, n.isa
     )
-    return Group(needs, a.hosts + b.hosts, a.why + b.why)
+    parts = (a.parts or [a]) + (b.parts or [b])
+    return Group(needs, a.hosts + b.hosts, a.why + b.why, parts)
 
 
 def _order(n: Needs) -> tuple[str, tuple[str, ...], str, str, str]:
@@ -66,6 +70,7 @@ def choose_variants(
         g.why.append(
             f"{', '.join(g.hosts)} need {g.needs.platform} {' '.join(g.archs) or g.needs.isa}"
         )
+        g.parts = []
     while True:
         best: tuple[float, int, int] | None = None
         for i, j in combinations(range(len(groups)), 2):

@@ -178,13 +178,28 @@ def plan_fleet(
     notes: list[str] = []
     taken: set[str] = set()
     images: dict[str, str] = {}
-    for g in groups:
+    planned: list[Group] = []
+    queue = list(groups)
+    while queue:
+        g = queue.pop(0)
         name = _variant_name(g.needs, taken)
         try:
             plan = planner(representative(g, reports))
         except HwdockError as err:
+            if g.parts:
+                # the fat image has no plan (a published image may fit some parts, or only
+                # some arch lists build): fall back to one variant per narrow group
+                for part in g.parts:
+                    part.why = [
+                        *part.why,
+                        f"planned on its own: the fat image for {'+'.join(g.archs)} has no plan "
+                        f"({err.message})",
+                    ]
+                queue[:0] = g.parts
+                continue
             excluded += [Exclusion(h, f"no plan for its variant: {err.message}") for h in g.hosts]
             continue
+        planned.append(g)
         taken.add(name)
         for v in plan.verdicts:
             if v.severity == "error":
@@ -192,7 +207,11 @@ def plan_fleet(
         image = plan.final_image
         if image is None:
             raise HwdockError(f"the plan for variant {name} produces no image")
-        if image in images:
+        built = any(st.image == image and st.action == "build" for st in plan.steps)
+        if image in images and not built:
+            # a published image fits both variants: pull it, never invent a tag for it
+            notes.append(f"variants {images[image]} and {name} both run the published {image}")
+        elif image in images:
             repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
             new = f"{repo}:{name}"
             notes.append(
@@ -201,7 +220,7 @@ def plan_fleet(
             )
             _retag(plan, new)
             image = new
-        images[image] = name
+        images.setdefault(image, name)
         group_hosts = [reports[h] for h in g.hosts]
         counts = [len(chosen_accelerators(r)) for r in group_hosts]
         gpu_count = min(counts) if counts and g.needs.platform != "cpu" else 0
@@ -212,7 +231,7 @@ def plan_fleet(
             )
         place = placement(g.needs, group_hosts, wider_isas=wider_isas(g.needs.isa, cpu_isas))
         variants.append(FleetVariant(name, g.needs, g.hosts, plan, place, gpu_count, g.why))
-    return FleetPlan(variants, excluded, notes, total_cost(groups, costs or _costs()))
+    return FleetPlan(variants, excluded, notes, total_cost(planned, costs or _costs()))
 
 
 def _costs() -> dict[str, Any]:
