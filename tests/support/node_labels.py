@@ -37,9 +37,13 @@ def node_labels(host: HostReport) -> dict[str, str]:
             labels["nvidia.com/cuda.driver.major"] = drv.version.split(".")[0]
     amd = [a for a in host.accelerators if a.vendor == "amd"]
     if amd:
+        # the AMD GPU Operator's NFD rule matches PCI ids: set with or without a driver
         labels["feature.node.kubernetes.io/amd-gpu"] = "true"
-        if amd[0].device_id:
-            labels["amd.com/gpu.device-id"] = amd[0].device_id.lower().removeprefix("0x")
+    # the labeller reads what the amdgpu driver publishes: a GPU with no driver bound (PCI
+    # only, as on a host whose amdgpu init failed) gets no device-id label
+    bound = [a for a in amd if a.kernel_driver]
+    if bound and bound[0].device_id:
+        labels["amd.com/gpu.device-id"] = bound[0].device_id.lower().removeprefix("0x")
     intel = [a for a in host.accelerators if a.vendor == "intel"]
     if intel:
         labels["intel.feature.node.kubernetes.io/gpu"] = "true"
