@@ -38,10 +38,16 @@ ROCm: V=6, p=1.2, Bf=40, Bp=25. One host, one arch: 7.2·2 + 6.5 = 20.9.
   gfx942 (20.9) + gfx1100+gfx1151 (34.2) → a=3, n=3: 9.6·4 + 11.5 = 49.9, saves 5.2, as much
     as with gfx908+gfx90a; the first pair in order wins: gfx1100+gfx1151+gfx942.
   gfx908+gfx90a (34.2) + the three (49.9) → a=5, n=5: 12·6 + 16.5 = 88.5, costs 4.4 more:
-    kept narrow. → two ROCm variants.
+    kept narrow.
+  But the fat gfx1100+gfx1151+gfx942 image cannot work on halo: the tree's base is ROCm 7.0
+    and gfx1151 needs ROCm >= 7.0.2 (the plan's error verdict rocm-too-old). A fleet never
+    places a host on an image its plan says fails there, so the fat group falls back to its
+    narrow parts: gfx942 and gfx1100 get their own images, and halo, whose own plan has the
+    same verdict, is excluded with it and its fix. → three ROCm variants.
 CUDA: V=4, p=0.25, Bf=20, Bp=15. 8.9 (2 hosts): 4.25·3 + 3.5 = 16.25; 9.0 (1 host):
   4.25·2 + 3.5 = 12; merged (a=2, n=3): 4.5·4 + 5 = 23, saves 5.25 → one sm89+sm90 variant.
-  The V100's cuda11 driver class keeps it apart whatever the figures.
+  The V100's cuda11 driver class keeps it apart whatever the figures, and its own plan says
+  the tree's CUDA 12 image fails on driver 470 (driver-too-old): excluded with that reason.
 CPU: AVX-512 and AVX2 differ in ISA → two variants (an AVX-512 build dies with "Illegal
 instruction" on AVX2).
 
@@ -92,16 +98,17 @@ FOLDERS = [
     "mi300x-unbound",
 ]
 
-FAT_ROCM = "rocm-gfx1100-gfx1151-gfx942"
+FAT_ROCM = "rocm-gfx1100-gfx1151-gfx942"  # chosen by cost, then split: it cannot work on halo
 # variant → (platform, archs, driver class, isa, hosts, image) with the source tree
 WITH_TREE: dict[str, tuple[str, list[str], str | None, str | None, set[str], str]] = {
-    FAT_ROCM: (
+    "rocm-gfx942": ("rocm", ["gfx942"], None, None, {"mi300x-node"}, "vllm-rocm:gfx942-local"),
+    "rocm-gfx1100": (
         "rocm",
-        ["gfx1100", "gfx1151", "gfx942"],
+        ["gfx1100"],
         None,
         None,
-        {"mi300x-node", "workstation", "halo"},
-        "vllm-rocm:gfx1100-gfx1151-gfx942-local",
+        {"workstation"},
+        "vllm-rocm:gfx1100-local",
     ),
     "rocm-gfx908-gfx90a": (
         "rocm",
@@ -119,7 +126,6 @@ WITH_TREE: dict[str, tuple[str, list[str], str | None, str | None, set[str], str
         {"hgx-h100", "rig", "LAPTOP-7Q2K"},
         "vllm-cuda:sm89-sm90-local",
     ),
-    "cuda-sm70": ("cuda", ["7.0"], "cuda11", None, {"v100-vm"}, "vllm-cuda:sm70-local"),
     "cpu-avx512": ("cpu", [], None, "avx512", {"ip-172-31-20-7"}, "vllm-cpu:avx512-local"),
     "cpu-avx2": ("cpu", [], None, "avx2", {"zen3-box"}, "vllm-cpu:avx2-local"),
     # the Arc A380 is device 0x56a5; no arch list for Intel (the variant is named by device)
@@ -127,10 +133,11 @@ WITH_TREE: dict[str, tuple[str, list[str], str | None, str | None, set[str], str
 }
 # the narrowed arch list each built variant passes to its build (bake args of its targets)
 ARCH_ARGS = {
-    FAT_ROCM: {"PYTORCH_ROCM_ARCH": "gfx1100;gfx1151;gfx942"},
+    # narrow ROCm variants build the app on the published base, which covers their arch
+    "rocm-gfx942": {"ARG_PYTORCH_ROCM_ARCH": "gfx942"},
+    "rocm-gfx1100": {"ARG_PYTORCH_ROCM_ARCH": "gfx1100"},
     "rocm-gfx908-gfx90a": {"PYTORCH_ROCM_ARCH": "gfx908;gfx90a"},
     "cuda-sm89-sm90": {"torch_cuda_arch_list": "8.9 9.0"},
-    "cuda-sm70": {"torch_cuda_arch_list": "7.0"},
     "cpu-avx512": {"VLLM_CPU_DISABLE_AVX512": "false"},
     "cpu-avx2": {"VLLM_CPU_DISABLE_AVX512": "true"},
     "xpu-0x56a5": {},
@@ -138,6 +145,11 @@ ARCH_ARGS = {
 EXCLUDED_ALWAYS = {
     "orin": ("Jetson (L4T R35.3.1)", "L4T-based image"),
     "mi300x-unbound": ("no kernel driver bound", "0000:cd:00.0", "modprobe amdgpu"),
+}
+# excluded only when a source tree is planned: its images cannot work on these hosts
+EXCLUDED_WITH_TREE = {
+    "v100-vm": ("cannot work on its hosts", "driver-too-old", "470.182.03"),
+    "halo": ("cannot work on its hosts", "rocm-too-old", "gfx1151", "fix:"),
 }
 # without a source tree: published images only
 WITHOUT_TREE = {
@@ -233,19 +245,21 @@ def test_cli_with_source_tree(captures: list[Path], tmp_path: Path) -> None:
         for h in hosts:
             assert table[h] == (name, image)
     excluded = {e["host"]: e["reason"] for e in doc["excluded"]}
-    assert set(excluded) == set(EXCLUDED_ALWAYS)
-    for host, words in EXCLUDED_ALWAYS.items():
+    assert set(excluded) == set(EXCLUDED_ALWAYS) | set(EXCLUDED_WITH_TREE)
+    for host, words in (EXCLUDED_ALWAYS | EXCLUDED_WITH_TREE).items():
         assert table[host][0] is None
         assert all(w in excluded[host] for w in words), excluded[host]
 
-    fat = next(v for v in doc["variants"] if v["name"] == FAT_ROCM)
-    assert any("saves 5.2 GiB-eq" in w for w in fat["why"])
-    assert any("kept narrow" in w and "4.4 GiB-eq more" in w for w in fat["why"])
-    assert fat["gpu_count"] == 1  # the 1-GPU workstation and APU, and the 8-GPU MI300X
+    # the fat ROCm image was chosen by cost, then split because it cannot work on halo
+    for name in ("rocm-gfx942", "rocm-gfx1100"):
+        why = next(v for v in doc["variants"] if v["name"] == name)["why"]
+        fat = FAT_ROCM[5:].replace("-", "+")
+        assert any(f"the fat image for {fat} cannot work" in w and "rocm-too-old" in w for w in why)
+    narrow = next(v for v in doc["variants"] if v["name"] == "rocm-gfx908-gfx90a")
+    assert any("kept narrow" in w and "4.4 GiB-eq more" in w for w in narrow["why"])
+    assert narrow["gpu_count"] == 1  # the 1-GPU MI100 and the 2-GCD MI250
     cuda = next(v for v in doc["variants"] if v["name"] == "cuda-sm89-sm90")
     assert any("saves 5.2 GiB-eq" in w for w in cuda["why"])
-    # the V100's 470 driver is too old for the CUDA 12 image: said, not hidden
-    assert any(n.startswith("variant cuda-sm70:") and "470.182.03" in n for n in doc["notes"])
 
     # bake: one app target per variant, tagged with its image, with its narrowed arch list
     bake = json.loads((out / "docker-bake.hwdock.json").read_text())
@@ -287,7 +301,7 @@ def test_cli_without_source_tree(captures: list[Path], tmp_path: Path) -> None:
     placed = set().union(*(hosts for hosts, _ in WITHOUT_TREE.values()))
     assert set(excluded) == set(FOLDERS_HOSTNAMES) - placed
     for host in set(excluded) - set(EXCLUDED_ALWAYS):
-        assert excluded[host].startswith("no plan for its variant: "), excluded[host]
+        assert excluded[host].startswith("its variant's image has no plan"), excluded[host]
         assert "source" in excluded[host].lower()  # what to do: give a vLLM checkout
     bake = json.loads((out / "docker-bake.hwdock.json").read_text())
     assert bake["group"]["hwdock"]["targets"] == []  # nothing to build
@@ -296,7 +310,11 @@ def test_cli_without_source_tree(captures: list[Path], tmp_path: Path) -> None:
     check_placement(doc, deps, captures)
 
 
-FOLDERS_HOSTNAMES = {h for variant in WITH_TREE.values() for h in variant[4]} | set(EXCLUDED_ALWAYS)
+FOLDERS_HOSTNAMES = (
+    {h for variant in WITH_TREE.values() for h in variant[4]}
+    | set(EXCLUDED_ALWAYS)
+    | set(EXCLUDED_WITH_TREE)
+)
 
 
 def test_table_for_people(captures: list[Path], tmp_path: Path) -> None:
@@ -327,12 +345,20 @@ def test_in_process_api_matches_and_ignores_host_order(captures: list[Path]) -> 
     fp = plan_fleet(load_hosts(captures), planner)
     by_variant = {v.name: (set(v.hosts), v.image, list(v.needs.archs)) for v in fp.variants}
     assert by_variant == {k: (v[4], v[5], v[1]) for k, v in WITH_TREE.items()}
-    assert {e.host for e in fp.excluded} == set(EXCLUDED_ALWAYS)
-    # the fat ROCm variant was planned for a representative carrying every arch, the APU's
+    assert {e.host for e in fp.excluded} == set(EXCLUDED_ALWAYS) | set(EXCLUDED_WITH_TREE)
+    # a fat ROCm variant is planned for a representative carrying every arch, the APU's
     # gfx1151 included (an iGPU beside the dGPUs is not left out of a fleet variant)
-    fat = next(v for v in fp.variants if v.name == FAT_ROCM)
-    base = next(st for st in fat.plan.steps if st.id == "base")
-    assert base.build_args["PYTORCH_ROCM_ARCH"] == "gfx1100;gfx1151;gfx942"
+    from types import SimpleNamespace
+
+    from hwdock.fleet.plan import representative
+
+    reports = {h.name: h.report for h in load_hosts(captures)}
+    group = SimpleNamespace(
+        hosts=["mi300x-node", "workstation", "halo"], needs=SimpleNamespace(platform="rocm")
+    )
+    rep = representative(group, reports)
+    assert sorted(a.gfx_target for a in rep.accelerators) == ["gfx1100", "gfx1151", "gfx942"]
+    assert not any(a.integrated for a in rep.accelerators)
     # ties between equal savings break by arch order, not by the order hosts were given
     again = plan_fleet(load_hosts(list(reversed(captures))), planner)
     assert sorted(again.host_table()) == sorted(fp.host_table())

@@ -185,25 +185,31 @@ def plan_fleet(
         name = _variant_name(g.needs, taken)
         try:
             plan = planner(representative(g, reports))
+            blocker = next((v for v in plan.verdicts if v.severity == "error"), None)
         except HwdockError as err:
+            plan, blocker = None, None
+            problem = f"has no plan ({err.message})"
+        if plan is not None and blocker is not None:
+            # never place a host on an image the plan says cannot work there
+            problem = f"cannot work on its hosts ({blocker.code}: {blocker.message})"
+            if blocker.fix:
+                problem += f"; fix: {blocker.fix}"
+        if plan is None or blocker is not None:
             if g.parts:
-                # the fat image has no plan (a published image may fit some parts, or only
-                # some arch lists build): fall back to one variant per narrow group
+                # the fat image has no working plan (a published image may fit some parts, or
+                # one arch needs a newer toolkit): fall back to one variant per narrow group
                 for part in g.parts:
                     part.why = [
                         *part.why,
-                        f"planned on its own: the fat image for {'+'.join(g.archs)} has no plan "
-                        f"({err.message})",
+                        f"planned on its own: the fat image for {'+'.join(g.archs)} {problem}",
                     ]
                 queue[:0] = g.parts
                 continue
-            excluded += [Exclusion(h, f"no plan for its variant: {err.message}") for h in g.hosts]
+            excluded += [Exclusion(h, f"its variant's image {problem}") for h in g.hosts]
             continue
+        assert plan is not None
         planned.append(g)
         taken.add(name)
-        for v in plan.verdicts:
-            if v.severity == "error":
-                notes.append(f"variant {name}: {v.message}")
         image = plan.final_image
         if image is None:
             raise HwdockError(f"the plan for variant {name} produces no image")
