@@ -39,6 +39,10 @@ DOCUMENTED = {
     "feature.node.kubernetes.io/cpu-cpuid.AVX512F",
     "feature.node.kubernetes.io/cpu-cpuid.AVX2",
     "kubernetes.io/arch",
+    # Intel's device plugins: the GPU plugin README (resource, NFD rule label) and labels.md
+    "gpu.intel.com/i915",
+    "intel.feature.node.kubernetes.io/gpu",
+    "gpu.intel.com/device-id.0300-56a5.present",
 }
 
 
@@ -137,9 +141,9 @@ def test_every_label_key_used_is_documented() -> None:
         for term in placement(host_needs(h), [h], wider_isas=("avx512",)).terms:
             used |= {r.key for r in term}
     data = load("k8s_labels")
-    used |= {data["resources"]["nvidia"], data["resources"]["amd"]}
+    used |= {data["resources"]["nvidia"], data["resources"]["amd"], data["resources"]["intel"]}
     assert used <= DOCUMENTED
-    for section in ("nvidia", "amd", "nfd", "kubernetes"):
+    for section in ("nvidia", "amd", "intel", "nfd", "kubernetes"):
         assert data[section]["source"].startswith("https://")
 
 

@@ -372,3 +372,53 @@ def test_rerun_replaces_manifests_of_vanished_variants(
     assert sorted(p.name for p in (out / "k8s").iterdir()) == ["vllm-cuda-sm90.yaml"]
     assert (out / "README.txt").read_text() == "mine"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_a_fat_variant_without_a_plan_falls_back_to_its_narrow_groups() -> None:
+    """No image covers gfx942+gfx1100 at once, but a published one fits each: the fleet plans
+    the narrow groups on their own and both pull that image under its real tag."""
+    from hwdock.errors import HwdockError
+
+    def published_only(host):
+        gfx = sorted({a.gfx_target for a in chosen_accelerators(host) if a.vendor == "amd"})
+        if len(gfx) > 1:
+            raise HwdockError(f"no published image fits {'-'.join(gfx)}")
+        plan = fake_planner(host)
+        if gfx:
+            plan.steps = [plan.steps[-1]]
+            plan.steps[0].action = "pull"
+            plan.steps[0].image = "rocm/vllm:latest"
+            plan.steps[0].depends_on = []
+            plan.run.image = "rocm/vllm:latest"
+        return plan
+
+    fp = plan_fleet(hosts(), published_only)
+    rocm = {v.name: v for v in fp.variants if v.needs.platform == "rocm"}
+    assert {n: (sorted(v.hosts), v.image) for n, v in rocm.items()} == {
+        "rocm-gfx942": (["mi300-a", "mi300-b"], "rocm/vllm:latest"),
+        "rocm-gfx1100": (["w7900"], "rocm/vllm:latest"),
+    }
+    assert all(any("planned on its own" in w for w in v.why) for v in rocm.values())
+    assert any("both run the published rocm/vllm:latest" in n for n in fp.notes)
+    assert fp.excluded == []
+
+
+def test_equal_savings_break_by_arch_not_by_the_hosts_order() -> None:
+    # five one-host ROCm groups: every first pair saves the same (see test_fleet_recorded.py
+    # for the figures), so the hosts' order used to decide which ones shared an image
+    reports = [
+        amd_host("mi300", "gfx942", "0x74a1"),
+        amd_host("mi250", "gfx90a", "0x740c"),
+        amd_host("mi100", "gfx908", "0x738c"),
+        amd_host("w7900", "gfx1100", "0x7448"),
+        amd_host("halo", "gfx1151", "0x1586"),
+    ]
+    fleet = [FleetHost(r.hostname, r, "t") for r in reports]
+    forward = plan_fleet(fleet, fake_planner)
+    backward = plan_fleet(list(reversed(fleet)), fake_planner)
+    assert forward.host_table() == backward.host_table()
+    # sorted arch strings (gfx1100 < gfx1151 < gfx908 < gfx90a < gfx942) decide the ties
+    assert sorted(v.name for v in forward.variants) == [
+        "rocm-gfx1100-gfx1151-gfx942",
+        "rocm-gfx908-gfx90a",
+    ]

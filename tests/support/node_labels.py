@@ -5,8 +5,9 @@ exactly its variant's Deployment.
 Label formats: GPU Feature Discovery (nvidia.com/gpu.compute.major=9, .minor=0,
 nvidia.com/cuda.driver.major=550, nvidia.com/gpu.present=true from the GPU Operator); the AMD
 node labeller (amd.com/gpu.device-id=74a1, lower-case hex without 0x); the AMD GPU Operator's
-feature.node.kubernetes.io/amd-gpu=true; NFD (feature.node.kubernetes.io/cpu-cpuid.AVX512F=true);
-kubernetes.io/arch=amd64.
+feature.node.kubernetes.io/amd-gpu=true; Intel's NFD rules
+(intel.feature.node.kubernetes.io/gpu=true, gpu.intel.com/device-id.0300-56a5.present=true);
+NFD (feature.node.kubernetes.io/cpu-cpuid.AVX512F=true); kubernetes.io/arch=amd64.
 """
 
 from __future__ import annotations
@@ -36,9 +37,20 @@ def node_labels(host: HostReport) -> dict[str, str]:
             labels["nvidia.com/cuda.driver.major"] = drv.version.split(".")[0]
     amd = [a for a in host.accelerators if a.vendor == "amd"]
     if amd:
+        # the AMD GPU Operator's NFD rule matches PCI ids: set with or without a driver
         labels["feature.node.kubernetes.io/amd-gpu"] = "true"
-        if amd[0].device_id:
-            labels["amd.com/gpu.device-id"] = amd[0].device_id.lower().removeprefix("0x")
+    # the labeller reads what the amdgpu driver publishes: a GPU with no driver bound (PCI
+    # only, as on a host whose amdgpu init failed) gets no device-id label
+    bound = [a for a in amd if a.kernel_driver]
+    if bound and bound[0].device_id:
+        labels["amd.com/gpu.device-id"] = bound[0].device_id.lower().removeprefix("0x")
+    intel = [a for a in host.accelerators if a.vendor == "intel"]
+    if intel:
+        labels["intel.feature.node.kubernetes.io/gpu"] = "true"
+        for a in intel:
+            cls = (a.pci_class or "0x0300").lower().removeprefix("0x")[:4]
+            dev = (a.device_id or "").lower().removeprefix("0x")
+            labels[f"gpu.intel.com/device-id.{cls}-{dev}.present"] = "true"
     return labels
 
 

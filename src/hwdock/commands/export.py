@@ -311,13 +311,15 @@ def fleet_plan(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     table = Table(title=f"fleet: {len(fleet)} hosts, {len(fp.variants)} variants")
     for col in ("host", "variant", "image"):
         table.add_column(col)
     for row in fp.host_table():
-        table.add_row(*row)
+        # host names and reasons are data: no markup, no `:cd:`-style emoji codes
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
     for v in fp.variants:
         console.print(f"[bold]{v.name}[/]: " + "; ".join(v.why), markup=True, highlight=False)

@@ -123,11 +123,11 @@ def render_k8s(
 
     gpu_count = opts.gpu_count if opts.gpu_count is not None else len(plan.accelerators)
     resource = labels_data["resources"].get(
-        {"cuda": "nvidia", "rocm": "amd"}.get(plan.platform, ""), None
+        {"cuda": "nvidia", "rocm": "amd", "xpu": "intel"}.get(plan.platform, ""), None
     )
     if resource and gpu_count > 0:
         container["resources"] = {"limits": {resource: gpu_count}}
-    elif plan.platform in ("cuda", "rocm"):
+    elif plan.platform in ("cuda", "rocm", "xpu"):
         notes.append("no GPU count in the plan: set resources.limits by hand")
 
     mounts: list[dict[str, Any]] = []

@@ -21,6 +21,9 @@ class Group:
     needs: Needs
     hosts: list[str]
     why: list[str] = field(default_factory=list)
+    # the narrow groups a fat group was merged from (empty for a narrow one): the fleet plans
+    # them on their own when the fat image has no plan (e.g. no published image fits it)
+    parts: list[Group] = field(default_factory=list)
 
     @property
     def archs(self) -> tuple[str, ...]:
@@ -49,18 +52,25 @@ def _merged(a: Group, b: Group) -> Group:
     needs = Needs(
         n.platform, tuple(sorted(set(a.archs) | set(b.archs))), n.cpu_arch, n.driver_class, n.isa
     )
-    return Group(needs, a.hosts + b.hosts, a.why + b.why)
+    parts = (a.parts or [a]) + (b.parts or [b])
+    return Group(needs, a.hosts + b.hosts, a.why + b.why, parts)
+
+
+def _order(n: Needs) -> tuple[str, tuple[str, ...], str, str, str]:
+    return (n.platform, n.archs, n.cpu_arch, n.driver_class or "", n.isa or "")
 
 
 def choose_variants(
     by_needs: dict[Needs, list[str]], costs: dict[str, Any] | None = None
 ) -> list[Group]:
     costs = costs if costs is not None else load("fleet_costs")
-    groups = [Group(n, list(h)) for n, h in by_needs.items()]
+    # sorted, so that ties between equal savings break the same way whatever the hosts' order
+    groups = [Group(n, list(h)) for n, h in sorted(by_needs.items(), key=lambda kv: _order(kv[0]))]
     for g in groups:
         g.why.append(
             f"{', '.join(g.hosts)} need {g.needs.platform} {' '.join(g.archs) or g.needs.isa}"
         )
+        g.parts = []
     while True:
         best: tuple[float, int, int] | None = None
         for i, j in combinations(range(len(groups)), 2):

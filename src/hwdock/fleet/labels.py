@@ -7,6 +7,8 @@
   the variant's hosts (the family label is too coarse: "AI" spans gfx908, gfx90a and gfx942).
 - CPU-only: `feature.node.kubernetes.io/cpu-cpuid.<FLAG>` for the ISA the image was built for,
   the next ISA's flag absent when a wider image exists, and no GPU operator labels.
+- Intel (NFD rules of Intel's device plugins): `gpu.intel.com/device-id.<class>-<id>.present`,
+  one term per device id; CPU variants also require `intel.feature.node.kubernetes.io/gpu` absent.
 - Always `kubernetes.io/arch`.
 """
 
@@ -69,6 +71,20 @@ def placement(
         reasons.append(f"AMD PCI device id in {', '.join(ids)} ({amd['device_id']}, node labeller)")
         req = [*base, Requirement(amd["device_id"], "In", ids)] if ids else base
         return Placement([req], reasons)
+    if needs.platform == "xpu":
+        intel = data["intel"]
+        terms = []
+        for key in sorted(
+            {
+                intel["device_id"].format(pci_class=_pci_class(a.pci_class), device=dev)
+                for h in hosts
+                for a in chosen_accelerators(h)
+                if (dev := (a.device_id or "").lower().removeprefix("0x"))
+            }
+        ):
+            terms.append([*base, Requirement(key, "In", ["true"])])
+        reasons.append("Intel GPU device id (NFD rule of Intel's device plugins)")
+        return Placement(terms or [base], reasons)
     nfd = data["nfd"]
     flags = data["nfd"]["isa_flag"]
     req = list(base)
@@ -81,8 +97,14 @@ def placement(
                 req.append(Requirement(nfd["cpu_cpuid"] + flags[wider], "DoesNotExist"))
         req.append(Requirement(data["nvidia"]["present"], "DoesNotExist"))
         req.append(Requirement(data["amd"]["operator_present"], "DoesNotExist"))
+        req.append(Requirement(data["intel"]["present"], "DoesNotExist"))
         reasons.append("no GPU operator labels (GPU nodes get their GPU variant)")
     return Placement([req], reasons)
+
+
+def _pci_class(pci_class: str | None) -> str:
+    """`0x030000` → `0300`: class and subclass, as Intel's NFD rule names its labels."""
+    return (pci_class or "0x0300").lower().removeprefix("0x")[:4].rjust(4, "0")
 
 
 def wider_isas(isa: str | None, present: set[str]) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ hosts by CPU ISA level (an image built for AVX-512 dies with "Illegal instructio
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -37,7 +38,8 @@ class Exclusion:
     reason: str
 
 
-def _arch(acc: Accelerator) -> str | None:
+def accelerator_arch(acc: Accelerator) -> str | None:
+    """What a variant is built for: gfx target (AMD), compute capability (NVIDIA), or device id."""
     if acc.vendor == "amd":
         return acc.gfx_target
     if acc.vendor == "nvidia":
@@ -45,9 +47,27 @@ def _arch(acc: Accelerator) -> str | None:
     return acc.device_id or acc.name
 
 
+def unbound_addresses(host: HostReport) -> set[str]:
+    """PCI addresses of GPUs the probe found with no kernel driver bound (`gpu-driver-not-bound`):
+    no image can use them, whatever it is built for."""
+    out: set[str] = set()
+    for f in host.findings:
+        if f.code == "gpu-driver-not-bound":
+            for ev in f.evidence:
+                parts = ev.rstrip("/").split("/")
+                if len(parts) >= 2 and parts[-1] == "driver":
+                    out.add(parts[-2])
+    return out
+
+
 def chosen_accelerators(host: HostReport) -> list[Accelerator]:
-    """The accelerators an image for this host is for: visible, discrete ones first."""
-    visible = [a for a in host.accelerators if a.visible and a.vendor in PLATFORM_OF_VENDOR]
+    """The accelerators an image for this host is for: visible, bound, discrete ones first."""
+    unbound = unbound_addresses(host)
+    visible = [
+        a
+        for a in host.accelerators
+        if a.visible and a.vendor in PLATFORM_OF_VENDOR and a.pci_address not in unbound
+    ]
     discrete = [a for a in visible if not a.integrated]
     pool = discrete or visible
     if not pool:
@@ -63,10 +83,30 @@ def _cuda_major(host: HostReport) -> str | None:
     return None
 
 
+def _l4t(release: str) -> str:
+    """`R35 (release), REVISION: 3.1` (/etc/nv_tegra_release) → `R35.3.1`."""
+    m = re.match(r"\s*(R\d+)\b.*?REVISION:\s*([\d.]+)", release)
+    return f"{m.group(1)}.{m.group(2)}" if m else release
+
+
 def host_needs(host: HostReport, *, allow_cpu: bool = True) -> Needs | Exclusion:
     name = host.hostname or "?"
     cpu_arch = host.cpu.architecture or "x86_64"
+    if host.jetson_release:
+        return Exclusion(
+            name,
+            f"Jetson (L4T {_l4t(host.jetson_release)}): its integrated GPU needs an L4T-based "
+            "image built for the device; fleet variants are for PCI GPUs and CPUs "
+            "(plan it on the Jetson with `hwdock plan`)",
+        )
     accs = chosen_accelerators(host)
+    unbound = sorted(unbound_addresses(host))
+    if not accs and unbound:
+        return Exclusion(
+            name,
+            f"its GPUs have no kernel driver bound ({', '.join(unbound)}): load the driver "
+            "(`sudo modprobe amdgpu`, see `dmesg`) and probe it again",
+        )
     if not accs:
         if not allow_cpu:
             return Exclusion(name, "no GPU hwdock can build for (CPU-only hosts excluded)")
@@ -76,7 +116,7 @@ def host_needs(host: HostReport, *, allow_cpu: bool = True) -> Needs | Exclusion
             )
         return Needs("cpu", (), cpu_arch, None, host.cpu.isa_level)
     platform = PLATFORM_OF_VENDOR[accs[0].vendor]
-    archs = sorted({a for a in (_arch(x) for x in accs) if a})
+    archs = sorted({a for a in (accelerator_arch(x) for x in accs) if a})
     if not archs:
         what = "gfx target" if platform == "rocm" else "compute capability"
         return Exclusion(name, f"the {what} of its GPUs is unknown: probe it again")

@@ -20,7 +20,14 @@ from hwdock.export.k8s import K8sOptions, Placement, render_k8s
 from hwdock.fleet.cost import Group, choose_variants, total_cost
 from hwdock.fleet.inventory import FleetHost
 from hwdock.fleet.labels import placement, wider_isas
-from hwdock.fleet.needs import Exclusion, Needs, arch_token, chosen_accelerators, host_needs
+from hwdock.fleet.needs import (
+    Exclusion,
+    Needs,
+    accelerator_arch,
+    arch_token,
+    chosen_accelerators,
+    host_needs,
+)
 from hwdock.plan.model import Plan
 
 SCHEMA_VERSION = 1
@@ -103,10 +110,15 @@ def representative(group: Group, reports: dict[str, Any]) -> Any:
         accs = []
         for h in hosts:
             for a in chosen_accelerators(h):
-                arch = a.gfx_target if a.vendor == "amd" else a.compute_capability
+                arch = accelerator_arch(a)
                 if arch and arch not in seen:
                     seen.add(arch)
                     accs.append(copy.deepcopy(a))
+        if len({a.integrated for a in accs}) > 1:
+            # an iGPU host's GPU in a variant with a dGPU host's: the planner would leave the
+            # "integrated" one out as it does on one machine, and narrow the image past it
+            for a in accs:
+                a.integrated = False
         rep.accelerators = accs
         drivers = [d for h in hosts for d in h.drivers]
         by_vendor: dict[str, Any] = {}
@@ -166,21 +178,46 @@ def plan_fleet(
     notes: list[str] = []
     taken: set[str] = set()
     images: dict[str, str] = {}
-    for g in groups:
+    planned: list[Group] = []
+    queue = list(groups)
+    while queue:
+        g = queue.pop(0)
         name = _variant_name(g.needs, taken)
         try:
             plan = planner(representative(g, reports))
+            blocker = next((v for v in plan.verdicts if v.severity == "error"), None)
         except HwdockError as err:
-            excluded += [Exclusion(h, f"no plan for its variant: {err.message}") for h in g.hosts]
+            plan, blocker = None, None
+            problem = f"has no plan ({err.message})"
+        if plan is not None and blocker is not None:
+            # never place a host on an image the plan says cannot work there
+            problem = f"cannot work on its hosts ({blocker.code}: {blocker.message})"
+            if blocker.fix:
+                problem += f"; fix: {blocker.fix}"
+        if plan is None or blocker is not None:
+            if g.parts:
+                # the fat image has no working plan (a published image may fit some parts, or
+                # one arch needs a newer toolkit): fall back to one variant per narrow group
+                for part in g.parts:
+                    part.why = [
+                        *part.why,
+                        f"planned on its own: the fat image for {'+'.join(g.archs)} {problem}",
+                    ]
+                queue[:0] = g.parts
+                continue
+            excluded += [Exclusion(h, f"its variant's image {problem}") for h in g.hosts]
             continue
+        assert plan is not None
+        planned.append(g)
         taken.add(name)
-        for v in plan.verdicts:
-            if v.severity == "error":
-                notes.append(f"variant {name}: {v.message}")
         image = plan.final_image
         if image is None:
             raise HwdockError(f"the plan for variant {name} produces no image")
-        if image in images:
+        built = any(st.image == image and st.action == "build" for st in plan.steps)
+        if image in images and not built:
+            # a published image fits both variants: pull it, never invent a tag for it
+            notes.append(f"variants {images[image]} and {name} both run the published {image}")
+        elif image in images:
             repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
             new = f"{repo}:{name}"
             notes.append(
@@ -189,7 +226,7 @@ def plan_fleet(
             )
             _retag(plan, new)
             image = new
-        images[image] = name
+        images.setdefault(image, name)
         group_hosts = [reports[h] for h in g.hosts]
         counts = [len(chosen_accelerators(r)) for r in group_hosts]
         gpu_count = min(counts) if counts and g.needs.platform != "cpu" else 0
@@ -200,7 +237,7 @@ def plan_fleet(
             )
         place = placement(g.needs, group_hosts, wider_isas=wider_isas(g.needs.isa, cpu_isas))
         variants.append(FleetVariant(name, g.needs, g.hosts, plan, place, gpu_count, g.why))
-    return FleetPlan(variants, excluded, notes, total_cost(groups, costs or _costs()))
+    return FleetPlan(variants, excluded, notes, total_cost(planned, costs or _costs()))
 
 
 def _costs() -> dict[str, Any]:
