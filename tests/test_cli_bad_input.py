@@ -29,7 +29,7 @@ class Case:
     code: int
     phrase: str  # in the error message (case-insensitive)
     env: dict[str, str] = field(default_factory=dict)
-    stdin: str | None = None
+    stdin: str | bytes | None = None
 
 
 def _c(id: str, argv: str, code: int, phrase: str, **kw: object) -> Case:
@@ -364,6 +364,15 @@ CASES: list[Case] = [
     _c("explain-error-nonutf8", "explain-error {log_nonutf8}", 1, "log_nonutf8:2"),
     _c("explain-error-empty", "explain-error {empty}", 0, ""),
     _c("explain-error-stdin-empty", "explain-error -", 0, "", stdin=""),
+    _c(
+        "explain-error-stdin-nonutf8",
+        "explain-error -",
+        1,
+        "<stdin>:2",
+        stdin=b"\xff\xfe\ninclude/shm.h:28 NCCL WARN Call to posix_fallocate failed : "
+        b"No space left on device\n",
+        env={"PYTHONIOENCODING": "utf-8:strict"},
+    ),
     _c("export-bad-kind", "export yaml {tree} --from {host_fixture}", 2, "no such command 'yaml'"),
     _c("export-plan-is-host", "export compose --plan {host}", 3, "not a plan"),
     _c(
@@ -402,17 +411,18 @@ for cmd in PLAN_CMDS:
 
 def _run(case: Case, inputs: dict[str, str]) -> subprocess.CompletedProcess[str]:
     argv = [a.format(**inputs) for a in case.argv]
+    stdin = case.stdin.encode() if isinstance(case.stdin, str) else case.stdin
     try:
-        return subprocess.run(
+        proc = subprocess.run(
             [sys.executable, "-m", "hwdock", *argv],
             capture_output=True,
-            text=True,
-            errors="replace",
             env=_env(case.env),
-            input=case.stdin if case.stdin is not None else "",
+            input=stdin or b"",
             timeout=20,
             cwd=inputs["dir"],
         )
+        out, err = (b.decode("utf-8", errors="replace") for b in (proc.stdout, proc.stderr))
+        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(argv, -1, "", "(hung: still running after 20 s)")
 

@@ -116,7 +116,7 @@ def explain_error(
     from hwdock.errors import ExitCode
 
     if logfile == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")  # any locale
         where = "<stdin>"
     else:
         from hwdock.jsonin import read_text
