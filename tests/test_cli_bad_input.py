@@ -95,6 +95,12 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "plan_build_args_list": json.dumps(
             {**plan, "steps": [{**plan["steps"][0], "build_args": ["A=1"]}]}
         ),
+        "plan_ctx_gone": json.dumps(
+            {**plan, "steps": [{**plan["steps"][0], "context": str(d / "gone")}]}
+        ),
+        "plan_df_gone": json.dumps(
+            {**plan, "steps": [{**plan["steps"][0], "dockerfile": "Nope.Dockerfile"}]}
+        ),
         "plan_no_recipe": json.dumps({k: v for k, v in plan.items() if k != "recipe"}),
         "plan_route_bad": json.dumps({**plan, "route": 7}),
         "plan_verdicts_str": json.dumps({**plan, "verdicts": "ok"}),
@@ -273,6 +279,8 @@ CASES: list[Case] = [
     _c("build-plan-args-list", "build --plan {plan_build_args_list} --dry-run", 3, "build_args"),
     _c("build-plan-verdicts", "build --plan {plan_verdicts_str} --dry-run", 3, "verdicts"),
     _c("build-plan-decisions", "build --plan {plan_decision_str} --dry-run", 3, "decisions[0]"),
+    _c("build-plan-context-gone", "build --plan {plan_ctx_gone} --dry-run", 3, "build context"),
+    _c("build-plan-dockerfile-gone", "build --plan {plan_df_gone} --dry-run", 3, "Nope.Dockerfile"),
     _c("build-plan-fifo", "build --plan {fifo} --dry-run", 3, "not a regular file"),
     _c("build-plan-dangling", "build --plan {dangling} --dry-run", 3, "dangling"),
     _c("build-plan-huge", "build --plan {huge} --dry-run", 3, "huge"),
