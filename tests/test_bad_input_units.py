@@ -174,3 +174,66 @@ def test_run_port_range(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["run", "busybox", "--port", "8000:0", "--dry-run"])
     assert exit_.value.code == 2
     assert "--port '8000:0': a port is a number from 1 to 65535" in capsys.readouterr().err
+
+
+def test_cli_abort_and_exit_codes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from hwdock import cli
+
+    app = typer.Typer(add_completion=False)
+
+    @app.command()
+    def abort() -> None:
+        raise typer.Abort()
+
+    @app.command()
+    def fail() -> None:
+        raise typer.Exit(code=5)
+
+    @app.command()
+    def ok() -> None:
+        pass
+
+    monkeypatch.setattr(cli, "app", app)
+    monkeypatch.setattr(cli, "_register", lambda args: None)
+    for argv, code in ((["abort"], 8), (["fail"], 5), (["ok"], 0)):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(argv)
+        assert exit_.value.code == code, argv
+    assert "hwdock: interrupted" in capsys.readouterr().err
+
+
+def test_no_command_returns_a_value() -> None:
+    """cli.main runs typer without standalone mode, where a command's return value would come
+    back like typer.Exit's code: commands end with `raise typer.Exit(code)`, never `return x`."""
+    import ast
+
+    found: list[str] = []
+    seen = 0
+    for f in (Path(__file__).parent.parent / "src" / "hwdock" / "commands").glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if not isinstance(node, ast.FunctionDef) or not any(
+                isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "command"
+                for d in node.decorator_list
+            ):
+                continue
+            seen += 1
+            inner = {
+                id(r)
+                for sub in ast.walk(node)
+                if isinstance(sub, (ast.FunctionDef, ast.Lambda)) and sub is not node
+                for r in ast.walk(sub)
+            }
+            found += [
+                f"{f.name}:{r.lineno}"
+                for r in ast.walk(node)
+                if isinstance(r, ast.Return)
+                and r.value is not None
+                and not (isinstance(r.value, ast.Constant) and r.value.value is None)
+                and id(r) not in inner
+            ]
+    assert seen >= 12  # probe, capture, explain, plan, build, run, up, doctor, ...
+    assert found == []

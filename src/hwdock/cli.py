@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as err:
+        if type(err).__name__ == "Abort":  # click's: end of input at a prompt
+            sys.stderr.write("hwdock: interrupted\n")
+            sys.exit(int(ExitCode.INTERRUPTED))
         if not _click_error(err):
             raise
         _usage_error(err)
