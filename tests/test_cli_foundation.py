@@ -44,3 +44,23 @@ def test_every_listed_command_is_registered_by_its_module() -> None:
         __import__(module, fromlist=["register"]).register(app)
         names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
         assert names == set(commands), module
+
+
+def test_ctrl_c_in_a_command_exits_with_the_documented_code() -> None:
+    import signal
+    import time
+
+    from hwdock.errors import ExitCode
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hwdock", "explain-error", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)  # reading stdin by now
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    assert "interrupted" in err and "Traceback" not in err

@@ -105,4 +105,11 @@ def main(argv: list[str] | None = None) -> None:
         _usage_error(err)
     # without standalone mode typer.Exit(code) comes back as its code; a command's own return
     # value is not an exit status (as in standalone mode, which always ends with sys.exit)
+    if rv == _TYPER_INTERRUPTED:
+        sys.stderr.write("hwdock: interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(rv if type(rv) is int else 0)
+
+
+# typer turns a KeyboardInterrupt inside a command into Exit(130); no hwdock command exits 130
+_TYPER_INTERRUPTED = 130
