@@ -314,20 +314,6 @@ class _State:
         return True
 
 
-def _continued(line: str, esc: str) -> str | None:
-    """The line without its continuation (escape token, then spaces/tabs, at the end), or None.
-
-    BuildKit's rule is the regex `([^E])E[ \\t]*$|^E[ \\t]*$` (E the escape token): an escape
-    token preceded by another one does not continue the line."""
-    t = line.rstrip(" \t")
-    if not t.endswith(esc):
-        return None
-    t = t[:-1]
-    if t and t[-1] == esc:
-        return None
-    return t
-
-
 # a character other than printable ASCII and \t\n\v\f\r, or a quote, backslash or backquote
 _NOT_SIMPLE = re.compile(r"[^\t\n\v\f\r !#-&(-\[\]-_a-~]").search
 _PLAIN_FLAG = re.compile(r"(--[!#-&(-\[\]-_a-~]*)(?:[\t\v\f\r ]+|\Z)").match
@@ -735,135 +721,215 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     text = decode(data)
     lines, last_nl = _split_lines(text)
     if len(text) * 4 > MAX_LINE_BYTES:  # only then can a line be over the limit
-        for i, raw in enumerate(lines):
-            if (len(raw) + 1) * 4 <= MAX_LINE_BYTES:
-                continue
-            nl = 1 if i < len(lines) - 1 or last_nl else 0
-            if len(raw.encode("utf-8", "surrogateescape")) + nl > MAX_LINE_BYTES:
-                raise InputError(
-                    f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
-                    path=path,
-                    line=i + 1,
-                    hint="BuildKit refuses lines over 64 KiB; split the instruction with '\\'",
-                )
+        _check_line_sizes(lines, last_nl, path)
     st = _State()
     children: list[Node] = []
     warnings: list[Warning] = []
-    comments: list[str] = []
     total = len(lines)
-    idx = 0  # lines consumed so far: the 1-based number of the line just read
+    idx, comments = _directives(lines, st, path)
+    _instructions(lines, idx, last_nl, "\r" in text, st, comments, children, warnings, path)
+    if not children:
+        raise InputError(
+            "file with no instructions",
+            path=path,
+            line=total,
+            hint="a Dockerfile needs at least a FROM instruction",
+        )
+    start_line = children[0].start_line
+    end_line = children[-1].end_line
+    return Result(children, st.escape, warnings, st.directives, start_line, end_line, path)
+
+
+def _check_line_sizes(lines: list[str], last_nl: bool, path: str) -> None:
+    for i, raw in enumerate(lines):
+        if (len(raw) + 1) * 4 <= MAX_LINE_BYTES:
+            continue
+        nl = 1 if i < len(lines) - 1 or last_nl else 0
+        if len(raw.encode("utf-8", "surrogateescape")) + nl > MAX_LINE_BYTES:
+            raise InputError(
+                f"dockerfile line greater than max allowed size of {MAX_LINE_BYTES - 1}",
+                path=path,
+                line=i + 1,
+                hint="BuildKit refuses lines over 64 KiB; split the instruction with '\\'",
+            )
+
+
+def _directives(lines: list[str], st: _State, path: str) -> tuple[int, list[str]]:
+    """The comment lines at the top (parser directives among them), up to the first line that
+    ends the directives; that line is left to `_instructions`. Gives (lines consumed, comments).
+    """
+    comments: list[str] = []
+    idx = 0
+    total = len(lines)
+    while idx < total and not st.directive_done:
+        line = lines[idx].rstrip("\r").lstrip(GO_SPACES)
+        is_comment = line.startswith("#")
+        if not is_comment:
+            # ends the directives: counted as a directive line, read again as an instruction
+            st.possible_directive(line)
+            return idx, comments
+        idx += 1
+        comment = line[1:].strip(GO_SPACES)
+        if comment == "":
+            comments = []
+        else:
+            comments.append(comment)
+        try:
+            directive = st.possible_directive(line)
+        except _ParseError as err:
+            raise InputError(str(err), path=path, line=idx) from None
+        if directive and comments:
+            comments.pop()
+    return idx, comments
+
+
+def _instructions(
+    lines: list[str],
+    idx: int,
+    last_nl: bool,
+    crlf: bool,
+    st: _State,
+    comments: list[str],
+    children: list[Node],
+    warnings: list[Warning],
+    path: str,
+) -> None:
+    """Everything after the directives: one Node per instruction, appended to `children`.
+
+    The hot loop of the parser: a plain one-line `NAME args` instruction (most of them) is
+    made into its node here; anything else goes through `_node_from_line`."""
     esc = st.escape
+    total = len(lines)
+    dispatch = _DISPATCH
+    first = idx  # the 1-based number of the current instruction's first line
     try:
         while idx < total:
-            line = lines[idx].rstrip("\r").lstrip(GO_SPACES)
+            # `\r` is a Go space, so stripping it after the leading spaces gives the same text
+            line = lines[idx].lstrip(GO_SPACES)
             idx += 1
-            if not st.directive_done:
-                is_comment = line.startswith("#")
-                if is_comment:
-                    comment = line[1:].strip(GO_SPACES)
-                    if comment == "":
-                        comments = []
-                    else:
-                        comments.append(comment)
-                try:
-                    directive = st.possible_directive(line)
-                except _ParseError as err:
-                    raise InputError(str(err), path=path, line=idx) from None
-                if directive and comments:
-                    comments.pop()
-                esc = st.escape
-                if is_comment:
-                    continue
-            elif line.startswith("#"):
+            if not line:
+                continue
+            if line[0] == "#":
                 comment = line[1:].strip(GO_SPACES)
                 if comment == "":
                     comments = []
                 else:
                     comments.append(comment)
                 continue
-            if not line:
-                continue
+            if crlf:
+                line = line.rstrip("\r")
             first = idx
-            body = _continued(line, esc) if esc in line else None
-            if body is not None:
-                buf = [body]
-                empty_continuation = False
-                while idx < total:
-                    cont = lines[idx].rstrip("\r")
-                    idx += 1
-                    if not st.directive_done:
-                        try:
-                            st.possible_directive(cont)
-                        except _ParseError as err:
-                            raise InputError(str(err), path=path, line=idx - 1) from None
-                    lstripped = cont.lstrip(GO_SPACES)
-                    if lstripped.startswith("#"):
-                        continue
-                    if lstripped == "":
-                        empty_continuation = True
-                        continue
-                    body = _continued(cont, esc) if esc in cont else None
-                    if body is None:
-                        buf.append(cont)
-                        break
-                    buf.append(body)
-                line = "".join(buf)
-                if empty_continuation:
-                    warnings.append(
-                        Warning(
-                            "empty continuation line found in: " + line,
-                            idx,
-                            "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+            joined = False
+            if esc in line:
+                # a continuation: the escape token (not itself escaped), then spaces/tabs, at
+                # the end (BuildKit's `([^E])E[ \t]*$|^E[ \t]*$`)
+                t = line.rstrip(" \t")
+                if t[-1:] == esc and t[-2:-1] != esc:
+                    joined = True
+                    line, idx, empty_line = _join_continued(lines, idx, t[:-1], esc)
+                    if empty_line:
+                        warnings.append(
+                            Warning(
+                                "empty continuation line found in: " + line,
+                                idx,
+                                "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+                            )
                         )
-                    )
-            try:
+            text = line.strip(GO_SPACES) if joined else line.rstrip(GO_SPACES)
+            cmd, sep, args = text.partition(" ")
+            if sep and cmd.isalpha() and args[0] not in GO_SPACES:
+                # `NAME args` with a single space: the common case, inline
+                if args[0] == "-" and args.startswith("--"):
+                    args, flags = _extract_flags(args, esc)
+                    args = args.strip(GO_SPACES)
+                else:
+                    flags = _EMPTY
+                keyword = cmd.lower()
+                fn = dispatch.get(keyword)
+                if fn is None:
+                    node = Node(cmd, Node(), _EMPTY, _EMPTY, _NO_ATTRS, line, flags, first, idx)
+                else:
+                    nxt, attrs = fn(args, st)
+                    if type(nxt) is list:
+                        node = Node(cmd, None, _EMPTY, _EMPTY, attrs, line, flags, first, idx)
+                        node._words = nxt
+                    else:
+                        node = Node(cmd, nxt, _EMPTY, _EMPTY, attrs, line, flags, first, idx)  # type: ignore[arg-type]
+                node.keyword = keyword
+                if comments:
+                    node.prev_comment = tuple(comments)
+                    comments = []
+            else:
                 node = _node_from_line(line, st, comments)
-            except (_ParseError, ShellError) as err:
-                raise InputError(str(err), path=path, line=first) from None
+                node.start_line = first
+                node.end_line = idx
+                if comments:
+                    comments = []
             if "<<" in line and _can_contain_heredoc(node):
-                try:
-                    docs = _heredocs_from_line(line)
-                except (_ParseError, ShellError) as err:
-                    raise InputError(str(err), path=path, line=first) from None
-                for doc in docs:
-                    terminated = False
-                    content: list[str] = []
-                    while idx < total:
-                        body = lines[idx]
-                        idx += 1
-                        cand = body.rstrip("\r")
-                        if doc.chomp:
-                            cand = cand.lstrip("\t")
-                        if cand == doc.name:
-                            terminated = True
-                            break
-                        content.append(body)
-                        if idx < total or last_nl:
-                            content.append("\n")
-                    if not terminated:
-                        raise InputError(
-                            f"unterminated heredoc {doc.name!r} (no line {doc.name!r} "
-                            "before the end of the file)",
-                            path=path,
-                            line=first,
-                            hint=f"end the heredoc with a line holding only {doc.name}",
-                        )
-                    doc.content = "".join(content)
-                    node.heredocs = [*node.heredocs, doc]
-            node.start_line = first
-            node.end_line = idx
+                idx = _read_heredocs(node, line, lines, idx, last_nl, path, first)
+                node.end_line = idx
             children.append(node)
-            if comments:
-                comments = []
+    except (_ParseError, ShellError) as err:
+        raise InputError(str(err), path=path, line=first) from None
     except RecursionError:
         raise InputError("instruction nested too deeply", path=path, line=idx) from None
-    if not children:
-        raise InputError(
-            "file with no instructions",
-            path=path,
-            line=idx,
-            hint="a Dockerfile needs at least a FROM instruction",
-        )
-    start_line = children[0].start_line
-    end_line = children[-1].end_line
-    return Result(children, st.escape, warnings, st.directives, start_line, end_line, path)
+
+
+def _join_continued(lines: list[str], idx: int, body: str, esc: str) -> tuple[str, int, bool]:
+    """An instruction continued over the lines from `idx` on (its first line's text `body`):
+    the joined text, the index after its last line, and whether an empty line was skipped.
+    Comment lines inside are dropped."""
+    buf = [body]
+    empty_line = False
+    total = len(lines)
+    while idx < total:
+        cont = lines[idx].rstrip("\r")
+        idx += 1
+        lstripped = cont.lstrip(GO_SPACES)
+        if lstripped.startswith("#"):
+            continue
+        if lstripped == "":
+            empty_line = True
+            continue
+        if esc in cont:
+            t = cont.rstrip(" \t")
+            if t[-1:] == esc and t[-2:-1] != esc:
+                buf.append(t[:-1])
+                continue
+        buf.append(cont)
+        break
+    return "".join(buf), idx, empty_line
+
+
+def _read_heredocs(
+    node: Node, line: str, lines: list[str], idx: int, last_nl: bool, path: str, first: int
+) -> int:
+    """The bodies of the heredocs `line` opens, read from `lines[idx:]` into `node.heredocs`;
+    gives the index after the last terminator."""
+    total = len(lines)
+    for doc in _heredocs_from_line(line):
+        terminated = False
+        content: list[str] = []
+        while idx < total:
+            body = lines[idx]
+            idx += 1
+            cand = body.rstrip("\r")
+            if doc.chomp:
+                cand = cand.lstrip("\t")
+            if cand == doc.name:
+                terminated = True
+                break
+            content.append(body)
+            if idx < total or last_nl:
+                content.append("\n")
+        if not terminated:
+            raise InputError(
+                f"unterminated heredoc {doc.name!r} (no line {doc.name!r} "
+                "before the end of the file)",
+                path=path,
+                line=first,
+                hint=f"end the heredoc with a line holding only {doc.name}",
+            )
+        doc.content = "".join(content)
+        node.heredocs = [*node.heredocs, doc]
+    return idx
