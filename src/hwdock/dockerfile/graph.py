@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 
@@ -18,7 +19,7 @@ from hwdock.dockerfile.features import (
     mount_fields,
     split_flag,
 )
-from hwdock.dockerfile.imageref import InvalidReference, parse_image_ref
+from hwdock.dockerfile.imageref import InvalidReference, normalize_image_ref, parse_image_ref
 from hwdock.dockerfile.model import (
     ArchArg,
     ArgValue,
@@ -92,6 +93,11 @@ _PROXY_ARGS = frozenset(
 )
 
 
+_BUILTIN_KEYS = frozenset(_BUILTIN_NAMES)
+# (target os, arch, variant, build os, arch, variant) -> the platform ARGs' values
+_PLATFORM_ARGS: dict[tuple[str, ...], dict[str, str]] = {}
+
+
 def _builtins(
     target_p: Platform,
     build_p: Platform,
@@ -100,21 +106,26 @@ def _builtins(
     target_s: str,
     build_s: str,
 ) -> dict[str, str]:
-    vals = {
-        "BUILDPLATFORM": build_s,
-        "BUILDOS": build_p.os,
-        "BUILDOSVERSION": "",
-        "BUILDARCH": build_p.arch,
-        "BUILDVARIANT": build_p.variant,
-        "TARGETPLATFORM": target_s,
-        "TARGETOS": target_p.os,
-        "TARGETOSVERSION": "",
-        "TARGETARCH": target_p.arch,
-        "TARGETVARIANT": target_p.variant,
-        "TARGETSTAGE": target_name or "default",
-    }
+    key = (target_p.os, target_p.arch, target_p.variant, build_p.os, build_p.arch, build_p.variant)
+    template = _PLATFORM_ARGS.get(key)
+    if template is None:  # the values depend on the two platforms only: made once per pair
+        template = _PLATFORM_ARGS[key] = {
+            "BUILDPLATFORM": build_s,
+            "BUILDOS": build_p.os,
+            "BUILDOSVERSION": "",
+            "BUILDARCH": build_p.arch,
+            "BUILDVARIANT": build_p.variant,
+            "TARGETPLATFORM": target_s,
+            "TARGETOS": target_p.os,
+            "TARGETOSVERSION": "",
+            "TARGETARCH": target_p.arch,
+            "TARGETVARIANT": target_p.variant,
+            "TARGETSTAGE": "",
+        }
+    vals = template.copy()
+    vals["TARGETSTAGE"] = target_name or "default"
     if overrides:
-        for k in vals:
+        for k in _BUILTIN_NAMES:
             if k in overrides:
                 vals[k] = overrides[k]
     return vals
@@ -125,11 +136,14 @@ _LEXERS = {tok: Lex(tok) for tok in ("\\", "`")}  # a Lex is configuration only
 
 
 class _Ctx:
+    __slots__ = ("escape", "findings", "forward", "lex", "path")
+
     def __init__(self, path: str, escape: str) -> None:
         self.path = path
         self.lex = _LEXERS.get(escape) or Lex(escape)
         self.escape = escape
         self.findings: list[DockerfileFinding] = []
+        self.forward = False  # a COPY/RUN --mount refers to its own or a later stage
 
     def expand(self, word: str, env: Mapping[str, str], line: int, *, fatal: bool = True):
         if not _may_expand(word, self.escape):
@@ -146,8 +160,11 @@ class _Ctx:
         """The expanded word alone: `expand(..., fatal=False)` without the variable sets."""
         if not _may_expand(word, self.escape):
             return word
-        r = self.expand(word, env, line, fatal=False)
-        return None if r is None else r.result
+        try:
+            return self.lex.process_value(word, env)
+        except ShellError as err:
+            self.findings.append(finding("ExpansionError", str(err), line))
+            return None
 
 
 def _split_kv(word: str) -> tuple[str, str | None]:
@@ -159,11 +176,15 @@ def _split_kv(word: str) -> tuple[str, str | None]:
 _UNCHECKED = INSTRUCTIONS - {"arg", "env", "from", "label", "onbuild"}
 
 
-def _check_instructions(nodes: list[Node], path: str) -> None:
-    seen_from = False
-    for n in nodes:
+def _check_instructions(nodes: list[Node], path: str) -> tuple[list[int], bool]:
+    """BuildKit's instruction errors, in file order. Gives the positions of the FROM
+    instructions and whether there is an ONBUILD."""
+    froms: list[int] = []
+    onbuild = False
+    unchecked = _UNCHECKED
+    for i, n in enumerate(nodes):
         cmd = n.keyword
-        if seen_from and cmd in _UNCHECKED:
+        if froms and cmd in unchecked:
             continue
         if cmd not in INSTRUCTIONS:
             import difflib
@@ -177,8 +198,9 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
                 hint=hint,
             )
         if cmd == "from":
-            seen_from = True
-        elif not seen_from and cmd != "arg":
+            froms.append(i)
+            continue
+        if not froms and cmd != "arg":
             raise InputError(
                 f"no build stage in current context: {n.value.upper()} before the first FROM",
                 path=path,
@@ -186,6 +208,7 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
                 hint="only ARG may come before the first FROM",
             )
         if cmd == "onbuild":
+            onbuild = True
             child = n.next.children[0] if n.next is not None and n.next.children else None
             if child is None:
                 raise InputError("ONBUILD requires an instruction", path=path, line=n.start_line)
@@ -200,70 +223,32 @@ def _check_instructions(nodes: list[Node], path: str) -> None:
                 raise InputError(
                     f"unknown instruction: {child.value[:40]}", path=path, line=n.start_line
                 )
-        if cmd in ("env", "label") and not n.has_next:
+        elif cmd in ("env", "label", "arg") and not n.has_next:
             raise InputError(
                 f"{cmd.upper()} requires at least one argument", path=path, line=n.start_line
             )
-        if cmd == "arg" and not n.has_next:
-            raise InputError("ARG requires at least one argument", path=path, line=n.start_line)
-    if not seen_from:
+    if not froms:
         raise InputError(
             "no FROM instruction: the file defines no build stage",
             path=path,
             line=nodes[-1].start_line if nodes else None,
         )
+    return froms, onbuild
 
 
-def analyze(
-    text: str | bytes,
-    path: str = "Dockerfile",
-    build_args: Mapping[str, str] | None = None,
-    target: str | None = None,
-    platform: str | None = None,
-    *,
-    build_platform: str | None = None,
-    host_machine: str = "x86_64",
-    image_exists: Callable[[str], bool] | None = None,
-    base_recipes: Mapping[str, tuple[str, str]] | None = None,
-    checks: bool = True,
-) -> BuildGraph:
-    """Read a Dockerfile exactly as BuildKit would build it. See docs/architecture.md.
-
-    `checks=False` resolves only: stages, base images (expanded and normalised), per-stage
-    ARG/ENV/LABEL values, stage dependencies and `--target` pruning, with the same errors;
-    `findings`, `features`, `arch_args`, `toolkits` and `images` then come back empty.
-    """
-    build_args = dict(build_args or {})
-    result = parse(text, path)
-    nodes = result.children
-    _check_instructions(nodes, path)
-    ctx = _Ctx(path, result.escape_token)
-    findings = ctx.findings
-    for w in result.warnings:
-        findings.append(finding("NoEmptyContinuation", w.message, w.line))
-
-    try:
-        build_p = parse_platform(build_platform) if build_platform else host_platform(host_machine)
-        target_p = parse_platform(platform) if platform else build_p
-    except ValueError as err:
-        raise UsageError(str(err), hint="use os/arch[/variant], e.g. linux/amd64") from None
-
-    # split into global ARGs and stages
-    meta_nodes: list[Node] = []
-    stage_nodes: list[tuple[Node, list[Node]]] = []
-    for n in nodes:
-        if n.keyword == "from":
-            stage_nodes.append((n, []))
-        elif not stage_nodes:
-            meta_nodes.append(n)
-        else:
-            stage_nodes[-1][1].append(n)
-
-    # FROM syntax and stage names
+def _from_syntax(
+    stage_nodes: list[tuple[Node, list[Node]]],
+    path: str,
+    findings: list[DockerfileFinding],
+) -> tuple[list[tuple[str, str | None, str | None]], dict[str, int]]:
+    """Each FROM's (base, stage name, --platform), and the stage names' indices."""
     parsed_from: list[tuple[str, str | None, str | None]] = []  # base, name, platform
     names: dict[str, int] = {}
     for i, (fn, _) in enumerate(stage_nodes):
-        a = fn.args
+        a = fn._words if fn._words is not None else fn.args  # read only: no copy
+        if len(a) == 1 and not fn.flags:
+            parsed_from.append((a[0], None, None))  # `FROM image`
+            continue
         if len(a) not in (1, 3) or (len(a) == 3 and a[1].lower() != "as"):
             raise InputError(
                 "FROM requires either one or three arguments (FROM image [AS name])",
@@ -315,6 +300,84 @@ def analyze(
             else:
                 raise InputError(f"unknown flag: --{fname} on FROM", path=path, line=fn.start_line)
         parsed_from.append((a[0], name, plat))
+    return parsed_from, names
+
+
+def _meta_args(
+    meta_nodes: list[Node],
+    builtins: Mapping[str, str],
+    overrides: Mapping[str, str],
+    ctx: _Ctx,
+) -> tuple[dict[str, str], dict[str, ArgValue]]:
+    """The global ARGs (before the first FROM): their values, and the table of where each
+    came from. `overrides` are the build args."""
+    env = dict(builtins)
+    table: dict[str, ArgValue] = {}
+    for n in meta_nodes:
+        if n.keyword != "arg":
+            continue
+        for word in n.args:
+            key, eq, default = word.partition("=")
+            if not key:
+                raise InputError("ARG names can not be blank", path=ctx.path, line=n.start_line)
+            if key in overrides:
+                val: str | None = overrides[key]
+                av = ArgValue(key, val, "build-arg", n.start_line, default if eq else None)
+            elif eq:
+                res = ctx.expand(default, env, n.start_line)
+                val = res.result
+                deps = sorted(res.matched - {key}) if res.matched else []
+                av = ArgValue(key, val, "default", n.start_line, default, deps)
+            else:
+                val = None
+                av = ArgValue(key, None, "unset", n.start_line, None)
+            if val is not None:
+                env[key] = val
+            table[key] = av
+    return env, table
+
+
+def analyze(
+    text: str | bytes,
+    path: str = "Dockerfile",
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+    platform: str | None = None,
+    *,
+    build_platform: str | None = None,
+    host_machine: str = "x86_64",
+    image_exists: Callable[[str], bool] | None = None,
+    base_recipes: Mapping[str, tuple[str, str]] | None = None,
+    checks: bool = True,
+) -> BuildGraph:
+    """Read a Dockerfile exactly as BuildKit would build it. See docs/architecture.md.
+
+    `checks=False` resolves only: stages, base images (expanded and normalised), per-stage
+    ARG/ENV/LABEL values, stage dependencies and `--target` pruning, with the same errors;
+    `findings`, `features`, `arch_args`, `toolkits` and `images` then come back empty.
+    """
+    build_args = dict(build_args) if build_args else {}
+    result = parse(text, path)
+    nodes = result.children
+    froms, has_onbuild = _check_instructions(nodes, path)
+    ctx = _Ctx(path, result.escape_token)
+    findings = ctx.findings
+    for w in result.warnings:
+        findings.append(finding("NoEmptyContinuation", w.message, w.line))
+
+    try:
+        build_p = parse_platform(build_platform) if build_platform else host_platform(host_machine)
+        target_p = parse_platform(platform) if platform else build_p
+    except ValueError as err:
+        raise UsageError(str(err), hint="use os/arch[/variant], e.g. linux/amd64") from None
+
+    # global ARGs, then one (FROM, body) per stage
+    meta_nodes = nodes[: froms[0]]
+    ends = froms[1:]
+    ends.append(len(nodes))
+    stage_nodes = [(nodes[f], nodes[f + 1 : e]) for f, e in zip(froms, ends, strict=True)]
+    n_stages = len(stage_nodes)
+    parsed_from, names = _from_syntax(stage_nodes, path, findings)
 
     if target:
         t_low = target.lower()
@@ -329,124 +392,70 @@ def analyze(
             )
         target_idx = names[t_low]
     else:
-        target_idx = len(stage_nodes) - 1
+        target_idx = n_stages - 1
     target_name = parsed_from[target_idx][1] or ""
     if not target:
         target_name = parsed_from[-1][1] or ""
 
     target_s, build_s = str(target_p), str(build_p)
     builtins = _builtins(target_p, build_p, target_name, build_args, target_s, build_s)
-    builtin_keys = set(builtins)
 
-    # global (meta) ARGs
-    def meta_args(overrides: Mapping[str, str]) -> tuple[dict[str, str], dict[str, ArgValue]]:
-        env = dict(builtins)
-        table: dict[str, ArgValue] = {}
-        for n in meta_nodes:
-            if n.keyword != "arg":
-                continue
-            for word in n.args:
-                key, default = _split_kv(word)
-                if not key:
-                    raise InputError("ARG names can not be blank", path=path, line=n.start_line)
-                if key in overrides:
-                    val: str | None = overrides[key]
-                    av = ArgValue(key, val, "build-arg", n.start_line, default)
-                elif default is not None:
-                    res = ctx.expand(default, env, n.start_line)
-                    val = res.result
-                    deps = sorted(res.matched - {key})
-                    av = ArgValue(key, val, "default", n.start_line, default, deps)
-                else:
-                    val = None
-                    av = ArgValue(key, None, "unset", n.start_line, None)
-                if val is not None:
-                    env[key] = val
-                table[key] = av
-        return env, table
+    global_env, global_args = _meta_args(meta_nodes, builtins, build_args, ctx)
 
-    global_env, global_args = meta_args(build_args)
-    declared_globals = set(global_args)
-
-    for n in meta_nodes if checks else ():
-        for word in n.args:
-            key, _ = _split_kv(word)
-            if is_secret_name(key):
-                findings.append(
-                    finding(
-                        "SecretsUsedInArgOrEnv",
-                        f'Do not use ARG or ENV instructions for sensitive data (ARG "{key}")',
-                        n.start_line,
-                    )
-                )
-
-    # InvalidDefaultArgInFrom: the FROM values with defaults only
-    if not checks or not any(k in build_args for k in global_args):
-        default_env = global_env  # no build-arg overrides a global ARG: the same values
-    else:
-        try:
-            default_env, _ = meta_args({})
-        except InputError:
-            default_env = global_env
-    for (base_raw, _, _), (fn, _) in zip(parsed_from, stage_nodes, strict=True):
-        if not checks or "$" not in base_raw:
-            continue  # without a variable, the stage loop below expands (or refuses) it
-        r = ctx.expand(base_raw, default_env, fn.start_line, fatal=False)
-        if r is None:
-            continue
-        low = r.result.lower()
-        if low in names or low == "scratch":
-            continue
-        try:
-            parse_image_ref(r.result)
-        except InvalidReference:
-            findings.append(
-                finding(
-                    "InvalidDefaultArgInFrom",
-                    f"Default value for ARG {base_raw} results in empty or invalid base image "
-                    f"name ({r.result!r})",
-                    fn.start_line,
-                )
-            )
+    features: list[Feature] = []
+    arch_args: list[ArchArg] = []
+    toolkits: list[Toolkit] = []
+    if checks:
+        _secret_global_args(ctx, meta_nodes)
+        _invalid_default_args(
+            ctx,
+            meta_nodes,
+            stage_nodes,
+            parsed_from,
+            names,
+            builtins,
+            build_args,
+            global_args,
+            global_env,
+        )
+        if "syntax" in result.directives:
+            value, line = result.directives["syntax"]
+            features.append(Feature("syntax-directive", line, f"# syntax={value}", None))
+        for key, av in global_args.items():
+            _note_known(key, av.value, av.source, av.line, None, False, arch_args, toolkits)
 
     # stages
     stages: list[Stage] = []
-    features: list[Feature] = []
-    if checks and "syntax" in result.directives:
-        value, line = result.directives["syntax"]
-        features.append(Feature("syntax-directive", line, f"# syntax={value}", None))
-    arch_args: list[ArchArg] = []
-    toolkits: list[Toolkit] = []
-    for key, av in global_args.items() if checks else ():
-        _note_known(key, av.value, av.source, av.line, None, False, arch_args, toolkits)
-
     used_build_args: set[str] = set()
     familiar: dict[str, str] = {}  # normalized -> familiar, for the external images
-    for i, ((fn, body), (base_raw, name, plat_raw)) in enumerate(
-        zip(stage_nodes, parsed_from, strict=True)
-    ):
+    esc = ctx.escape
+    for i, (fn, body) in enumerate(stage_nodes):
+        base_raw, name, plat_raw = parsed_from[i]
         line = fn.start_line
         end = body[-1].end_line if body else fn.end_line
-        res = ctx.expand(base_raw, global_env, line)
-        resolved = res.result
-        if build_args and res.matched:
-            used_build_args.update(k for k in res.matched if k in build_args)
-        for var in sorted(res.unmatched) if checks and res.unmatched else ():
-            if var not in declared_globals and var not in builtin_keys:
-                findings.append(
-                    finding(
-                        "UndefinedArgInFrom",
-                        f"FROM argument '{var}' is not declared",
-                        line,
-                        fix=f"add `ARG {var}=<default>` before the first FROM",
+        if "$" in base_raw or "'" in base_raw or '"' in base_raw or esc in base_raw:
+            res = ctx.expand(base_raw, global_env, line)
+            resolved, matched, unmatched = res.result, res.matched, res.unmatched
+        else:
+            resolved, matched, unmatched = base_raw, _NO_VARS, _NO_VARS  # nothing to expand
+        if matched:
+            if build_args:
+                used_build_args.update(k for k in matched if k in build_args)
+            prov = [_provenance(v, global_args, builtins, build_args) for v in sorted(matched)]
+        else:
+            prov = []
+        if checks and unmatched:
+            for var in sorted(unmatched):
+                if var not in global_args and var not in _BUILTIN_KEYS:
+                    findings.append(
+                        finding(
+                            "UndefinedArgInFrom",
+                            f"FROM argument '{var}' is not declared",
+                            line,
+                            fix=f"add `ARG {var}=<default>` before the first FROM",
+                        )
                     )
-                )
-        prov = (
-            [_provenance(v, global_args, builtins, build_args) for v in sorted(res.matched)]
-            if res.matched
-            else []
-        )
-        base = BaseImage(raw=base_raw, resolved=resolved, kind="image", provenance=prov)
+        base = BaseImage(base_raw, resolved, "image", None, None, None, prov)
         if plat_raw is not None:
             base.platform_raw = plat_raw
             pr = ctx.expand(plat_raw, global_env, line, fatal=False)
@@ -464,7 +473,7 @@ def analyze(
                     "EmptyBaseImage",
                     f"base name ({base_raw}) should not be blank",
                     line,
-                    fix=_from_fix(res.matched | res.unmatched, global_args),
+                    fix=_from_fix(matched | unmatched, global_args),
                 )
             )
         elif low in names and names[low] < i:
@@ -475,12 +484,16 @@ def analyze(
             base.kind = "scratch"
         else:
             try:
-                ref = parse_image_ref(resolved)
-                base.normalized, base.familiar = ref.normalized, ref.familiar
-                familiar[base.normalized] = base.familiar
-                tk = known.toolkit_from_image(ref, line) if checks else None
-                if tk is not None:
-                    toolkits.append(tk)
+                if checks:
+                    ref = parse_image_ref(resolved)
+                    base.normalized, base.familiar = ref.normalized, ref.familiar
+                    familiar[base.normalized] = base.familiar
+                    tk = known.toolkit_from_image(ref, line)
+                    if tk is not None:
+                        toolkits.append(tk)
+                else:
+                    base.normalized, base.familiar = normalize_image_ref(resolved)
+                    familiar[base.normalized] = base.familiar
             except InvalidReference as err:
                 base.kind = "invalid"
                 findings.append(
@@ -488,92 +501,168 @@ def analyze(
                         "InvalidBaseImage",
                         f"{err} (FROM {base_raw} resolves to {resolved!r})",
                         line,
-                        fix=_from_fix(res.matched, global_args),
+                        fix=_from_fix(matched, global_args),
                     )
                 )
-        st = Stage(index=i, name=name, base=base, start_line=line, end_line=end)
+        kind = base.kind
         if parent is not None:
-            st.env = dict(parent.env)
-            st.args = dict(parent.args)
-            st.config_env = dict(parent.config_env)
-            st.labels = dict(parent.labels)
-            st.inherits_unknown_env = parent.inherits_unknown_env
+            st = Stage(
+                i,
+                name,
+                base,
+                line,
+                end,
+                dict(parent.args),
+                dict(parent.env),
+                dict(parent.config_env),
+                dict(parent.labels),
+                [Dependency("from", base_raw, line, base.stage)],
+                True,
+                parent.inherits_unknown_env,
+            )
         else:
-            st.inherits_unknown_env = base.kind == "image"
-        dep_ref = base.familiar if base.kind == "image" else None
-        st.dependencies.append(
-            Dependency("from", base_raw, line, stage=base.stage, image=base.normalized)
-            if base.kind in ("stage", "image")
-            else Dependency("from", base_raw, line)
-        )
-        del dep_ref
+            dep = (
+                Dependency("from", base_raw, line, None, base.normalized)
+                if kind == "image"
+                else Dependency("from", base_raw, line)
+            )
+            st = Stage(i, name, base, line, end, {}, {}, {}, {}, [dep], True, kind == "image")
         if checks and fn.flags:
             features.extend(features_of(fn, i))
-        triggers: list[Node] = []
-        if parent is not None:
+        if parent is not None and has_onbuild:
             # the parent's ONBUILD triggers run first in this stage (not further down)
+            triggers: list[Node] = []
             for pn in stage_nodes[parent.index][1]:
                 if pn.keyword == "onbuild" and pn.next is not None and pn.next.children:
                     child = pn.next.children[0]
                     child.start_line = child.end_line = pn.start_line
                     triggers.append(child)
-        _dispatch_stage(
-            ctx,
-            st,
-            triggers + body if triggers else body,
-            global_env,
-            build_args,
-            names,
-            len(stage_nodes),
-            features,
-            arch_args,
-            toolkits,
-            used_build_args,
-            checks,
-        )
+            if triggers:
+                body = triggers + body
+        if checks:
+            _dispatch_stage(
+                ctx,
+                st,
+                body,
+                global_env,
+                build_args,
+                names,
+                n_stages,
+                features,
+                arch_args,
+                toolkits,
+                used_build_args,
+            )
+        else:
+            _resolve_body(ctx, st, body, global_env, build_args, names, n_stages, used_build_args)
         stages.append(st)
 
-    _check_cycles(stages, path)
+    if ctx.forward:
+        _check_cycles(stages, path)
     used = _reachable(stages, target_idx)
     for s in stages:
         s.used = s.index in used
-    arch_args = [a for a in arch_args if a.stage is None or a.stage in used]
+    if arch_args:
+        arch_args = [a for a in arch_args if a.stage is None or a.stage in used]
 
-    images = _external_images(stages, image_exists, base_recipes, familiar) if checks else []
-    if not checks:
+    if checks:
+        images = _external_images(stages, image_exists, base_recipes, familiar)
+    else:
+        images = []
         findings.clear()
-    unused = sorted(
-        k
-        for k in build_args or ()
-        if k not in used_build_args and k not in builtin_keys and k not in _PROXY_ARGS
+    unused = (
+        sorted(
+            k
+            for k in build_args
+            if k not in used_build_args and k not in _BUILTIN_KEYS and k not in _PROXY_ARGS
+        )
+        if build_args
+        else []
     )
-    seen_tk: set[tuple[str, str, str]] = set()
-    uniq_tk = []
-    for t in toolkits:
-        key = (t.toolkit, t.version, t.evidence)
-        if key not in seen_tk:
-            seen_tk.add(key)
-            uniq_tk.append(t)
-    syntax = result.directives.get("syntax", (None, 0))[0]
+    uniq_tk: list[Toolkit] = []
+    if toolkits:
+        seen_tk: set[tuple[str, str, str]] = set()
+        for t in toolkits:
+            key = (t.toolkit, t.version, t.evidence)
+            if key not in seen_tk:
+                seen_tk.add(key)
+                uniq_tk.append(t)
+    directive = result.directives.get("syntax")
     if len(findings) > 1:
         findings.sort(key=lambda f: f.line if f.line is not None else 0)
     return BuildGraph(
-        path=path,
-        stages=stages,
-        target=target_idx,
-        target_platform=target_s,
-        build_platform=build_s,
-        global_args=global_args,
-        build_args=build_args,
-        features=features,
-        arch_args=arch_args,
-        toolkits=uniq_tk,
-        images=images,
-        findings=findings,
-        syntax=syntax,
-        escape=result.escape_token,
-        unused_build_args=unused,
+        path,
+        stages,
+        target_idx,
+        target_s,
+        build_s,
+        global_args,
+        build_args,
+        features,
+        arch_args,
+        uniq_tk,
+        images,
+        findings,
+        directive[0] if directive is not None else None,
+        result.escape_token,
+        unused,
     )
+
+
+def _secret_global_args(ctx: _Ctx, meta_nodes: list[Node]) -> None:
+    """SecretsUsedInArgOrEnv on the global ARGs."""
+    for n in meta_nodes:
+        for word in n.args:
+            key, _ = _split_kv(word)
+            if is_secret_name(key):
+                ctx.findings.append(
+                    finding(
+                        "SecretsUsedInArgOrEnv",
+                        f'Do not use ARG or ENV instructions for sensitive data (ARG "{key}")',
+                        n.start_line,
+                    )
+                )
+
+
+def _invalid_default_args(
+    ctx: _Ctx,
+    meta_nodes: list[Node],
+    stage_nodes: list[tuple[Node, list[Node]]],
+    parsed_from: list[tuple[str, str | None, str | None]],
+    names: Mapping[str, int],
+    builtins: Mapping[str, str],
+    build_args: Mapping[str, str],
+    global_args: Mapping[str, ArgValue],
+    global_env: Mapping[str, str],
+) -> None:
+    """InvalidDefaultArgInFrom: FROM values that the ARG defaults alone (no build args) make
+    empty or invalid."""
+    default_env: Mapping[str, str] | None = None
+    for (base_raw, _, _), (fn, _) in zip(parsed_from, stage_nodes, strict=True):
+        if "$" not in base_raw:
+            continue  # without a variable, the stage loop expands (or refuses) it
+        if default_env is None:
+            default_env = global_env  # the same values unless a build arg overrides a global
+            if any(k in build_args for k in global_args):
+                with contextlib.suppress(InputError):
+                    default_env, _ = _meta_args(meta_nodes, builtins, {}, ctx)
+        r = ctx.expand(base_raw, default_env, fn.start_line, fatal=False)
+        if r is None:
+            continue
+        low = r.result.lower()
+        if low in names or low == "scratch":
+            continue
+        try:
+            parse_image_ref(r.result)
+        except InvalidReference:
+            ctx.findings.append(
+                finding(
+                    "InvalidDefaultArgInFrom",
+                    f"Default value for ARG {base_raw} results in empty or invalid base image "
+                    f"name ({r.result!r})",
+                    fn.start_line,
+                )
+            )
 
 
 def _from_fix(variables: set[str], global_args: Mapping[str, ArgValue]) -> str:
@@ -638,32 +727,18 @@ def _dispatch_stage(
     arch_args: list[ArchArg],
     toolkits: list[Toolkit],
     used_build_args: set[str],
-    checks: bool = True,
 ) -> None:
+    """The stage's instructions with the build checks, BuildKit-feature detection and known-ARG
+    notes (`_resolve_body` does the resolution alone)."""
     env = st.env
     findings = ctx.findings
     unknown_env = st.inherits_unknown_env
     idx = st.index
-    esc = ctx.lex.escape_token
     for n in body:
         cmd = n.keyword
         line = n.start_line
         if cmd == "run":
             # features and --mount=from dependencies in one pass over the flags
-            if not checks:
-                for flag in n.flags:
-                    if "from" not in flag.lower() and not _may_expand(flag, esc):
-                        continue  # no `from=` field, before or after expansion
-                    fname, fval = split_flag(flag)
-                    if fname == "mount" and fval is not None:
-                        r = ctx.expand(fval, env, line, fatal=False)
-                        value = r.result if r is not None else fval
-                        src = mount_fields(value).get("from") if "from" in value.lower() else None
-                        if src:
-                            _dep_from(
-                                ctx, st, "mount", src, line, names, n_stages, expand=False, env=env
-                            )
-                continue
             if n.heredocs:
                 features.append(Feature("heredoc", line, FEATURES["heredoc"], idx))
             for flag in n.flags:
@@ -682,14 +757,14 @@ def _dispatch_stage(
                 elif fname in ("network", "security"):
                     features.append(Feature(f"run-{fname}", line, FEATURES[f"run-{fname}"], idx))
             continue
-        if checks and (n.flags or n.heredocs or cmd == "onbuild"):
+        if n.flags or n.heredocs or cmd == "onbuild":
             features.extend(features_of(n, idx))
         if cmd == "arg":
             for word in n.args:
                 key, default = _split_kv(word)
                 if not key:
                     raise InputError("ARG names can not be blank", path=ctx.path, line=line)
-                if checks and is_secret_name(key):
+                if is_secret_name(key):
                     findings.append(
                         finding(
                             "SecretsUsedInArgOrEnv",
@@ -706,7 +781,7 @@ def _dispatch_stage(
                     value = r.result if r is not None else None
                     deps = sorted(r.matched - {key}) if r is not None else []
                     av = ArgValue(key, value, "default", line, default, deps)
-                    if checks and r is not None:
+                    if r is not None:
                         _undefined(ctx, r.unmatched, env, unknown_env, line)
                         base_env = (
                             bool(r.unmatched)
@@ -721,17 +796,7 @@ def _dispatch_stage(
                 if av.value is not None:
                     env[key] = av.value
                 st.args[key] = av
-                if checks:
-                    _note_known(
-                        key, av.value, av.source, line, st.index, base_env, arch_args, toolkits
-                    )
-        elif cmd in ("env", "label") and not checks:
-            for k, v in _resolved_pairs(ctx, n.args, env, line):
-                if cmd == "env":
-                    env[k] = v
-                    st.config_env[k] = v
-                else:
-                    st.labels[k] = v
+                _note_known(key, av.value, av.source, line, st.index, base_env, arch_args, toolkits)
         elif cmd in ("env", "label"):
             pairs: list[tuple[str, str, bool]] = []
             a = n.args
@@ -742,18 +807,12 @@ def _dispatch_stage(
                 if rk is None or rv is None:
                     continue
                 unmatched |= rk.unmatched | rv.unmatched
-                dep = (
-                    checks
-                    and bool(rv.unmatched)
-                    and unknown_env
-                    and _depends(ctx, a[k + 1], env, rv.result)
-                )
+                dep = bool(rv.unmatched) and unknown_env and _depends(ctx, a[k + 1], env, rv.result)
                 pairs.append((rk.result, rv.result, dep))
-            if checks:
-                _undefined(ctx, unmatched, env, unknown_env, line)
+            _undefined(ctx, unmatched, env, unknown_env, line)
             for k, v, base_env in pairs:
                 if cmd == "env":
-                    if checks and is_secret_name(k):
+                    if is_secret_name(k):
                         findings.append(
                             finding(
                                 "SecretsUsedInArgOrEnv",
@@ -764,8 +823,7 @@ def _dispatch_stage(
                         )
                     env[k] = v
                     st.config_env[k] = v
-                    if checks:
-                        _note_known(k, v, "env", line, st.index, base_env, arch_args, toolkits)
+                    _note_known(k, v, "env", line, st.index, base_env, arch_args, toolkits)
                 else:
                     st.labels[k] = v
         elif cmd in ("copy", "add"):
@@ -773,8 +831,6 @@ def _dispatch_stage(
                 fname, fval = split_flag(flag)
                 if fname == "from" and fval is not None:
                     _dep_from(ctx, st, "copy", fval, line, names, n_stages, expand=False, env=env)
-        elif not checks:
-            continue
         elif cmd in ("cmd", "entrypoint") and n.has_next and not n.is_json:
             findings.append(
                 finding(
@@ -791,19 +847,115 @@ def _dispatch_stage(
                     _undefined(ctx, r.unmatched, env, unknown_env, line)
 
 
-def _resolved_pairs(
-    ctx: _Ctx, a: list[str], env: Mapping[str, str], line: int
-) -> list[tuple[str, str]]:
-    """ENV/LABEL keys and values (a flat key, value, separator list) expanded against `env` as
-    it was before the instruction; a pair whose expansion fails is left out."""
-    pairs: list[tuple[str, str]] = []
+# a flag with none of these cannot hold a `from=` mount field, before or after expansion
+_MAY_MOUNT_FROM = re.compile(r"(?i)from|[$'\"\\`]").search
+
+
+def _resolve_body(
+    ctx: _Ctx,
+    st: Stage,
+    body: list[Node],
+    global_env: Mapping[str, str],
+    build_args: Mapping[str, str],
+    names: Mapping[str, int],
+    n_stages: int,
+    used_build_args: set[str],
+) -> None:
+    """The stage's instructions, resolution only (`analyze(checks=False)`): ARG/ENV/LABEL
+    values and the stages and images that COPY --from and RUN --mount=from= need. The same
+    values as `_dispatch_stage`, without checks, features or notes."""
+    env = st.env
+    esc = ctx.escape
     value = ctx.value
-    for k in range(0, len(a) - 2, 3):
-        key = value(a[k], env, line)
-        val = value(a[k + 1], env, line)
-        if key is not None and val is not None:
-            pairs.append((key, val))
-    return pairs
+    for n in body:
+        cmd = n.keyword
+        if cmd == "run":
+            for flag in n.flags:
+                if _MAY_MOUNT_FROM(flag) is not None:
+                    _mount_dep(ctx, st, flag, n.start_line, names, n_stages, env)
+        elif cmd == "env" or cmd == "label":
+            # keys and values are expanded against the environment before the instruction
+            a = n._words if n._words is not None else n.args  # read only: no copy
+            line = n.start_line
+            pairs: list[tuple[str, str]] = []
+            for k in range(0, len(a) - 2, 3):
+                key = a[k]
+                val = a[k + 1]
+                if "$" in key or "'" in key or '"' in key or esc in key:
+                    key = value(key, env, line)
+                if "$" in val or "'" in val or '"' in val or esc in val:
+                    val = value(val, env, line)
+                if key is not None and val is not None:
+                    pairs.append((key, val))
+            if cmd == "env":
+                config_env = st.config_env
+                for key, val in pairs:
+                    env[key] = val
+                    config_env[key] = val
+            else:
+                labels = st.labels
+                for key, val in pairs:
+                    labels[key] = val
+        elif cmd == "arg":
+            line = n.start_line
+            for word in n._words if n._words is not None else n.args:
+                key, eq, default = word.partition("=")
+                if not key:
+                    raise InputError("ARG names can not be blank", path=ctx.path, line=line)
+                if key in build_args:
+                    av = ArgValue(key, build_args[key], "build-arg", line, default if eq else None)
+                    used_build_args.add(key)
+                elif eq:
+                    if "$" in default or "'" in default or '"' in default or esc in default:
+                        r = ctx.expand(default, env, line, fatal=False)
+                        if r is None:
+                            av = ArgValue(key, None, "default", line, default, [])
+                        else:
+                            deps = sorted(r.matched - {key}) if r.matched else []
+                            av = ArgValue(key, r.result, "default", line, default, deps)
+                    else:
+                        av = ArgValue(key, default, "default", line, default, [])
+                elif key in global_env:
+                    src = "global" if key not in _BUILTIN_KEYS else "builtin"
+                    av = ArgValue(key, global_env[key], src, line)  # type: ignore[arg-type]
+                else:
+                    av = ArgValue(key, None, "unset", line)
+                if av.value is not None:
+                    env[key] = av.value
+                st.args[key] = av
+        elif cmd == "copy" or cmd == "add":
+            for flag in n.flags:
+                if flag[:7].lower() == "--from=":  # split_flag's name "from" with a value
+                    _dep_from(
+                        ctx,
+                        st,
+                        "copy",
+                        flag[7:],
+                        n.start_line,
+                        names,
+                        n_stages,
+                        expand=False,
+                        env=env,
+                    )
+
+
+def _mount_dep(
+    ctx: _Ctx,
+    st: Stage,
+    flag: str,
+    line: int,
+    names: Mapping[str, int],
+    n_stages: int,
+    env: Mapping[str, str],
+) -> None:
+    """The stage or image a RUN `--mount=...,from=X` flag needs, if any."""
+    fname, fval = split_flag(flag)
+    if fname == "mount" and fval is not None:
+        r = ctx.expand(fval, env, line, fatal=False)
+        value = r.result if r is not None else fval
+        src = mount_fields(value).get("from") if "from" in value.lower() else None
+        if src:
+            _dep_from(ctx, st, "mount", src, line, names, n_stages, expand=False, env=env)
 
 
 def _may_expand(word: str, esc: str) -> bool:
@@ -878,15 +1030,19 @@ def _dep_from(
             )
             return
         st.dependencies.append(Dependency(kind, ref, line, stage=idx))  # type: ignore[arg-type]
+        if idx >= st.index:
+            ctx.forward = True  # the cycle check is needed
         return
     low = ref.lower()
     if low in names:
         st.dependencies.append(Dependency(kind, ref, line, stage=names[low]))  # type: ignore[arg-type]
+        if names[low] >= st.index:
+            ctx.forward = True  # the cycle check is needed
         return
     if ref == "scratch" and kind == "mount":
         return
     try:
-        image = parse_image_ref(ref).normalized
+        image = normalize_image_ref(ref)[0]
     except InvalidReference as err:
         ctx.findings.append(finding("InvalidStageReference", f"{ref!r}: {err}", line))
         return
@@ -894,8 +1050,7 @@ def _dep_from(
 
 
 def _check_cycles(stages: list[Stage], path: str) -> None:
-    if all(d.stage is None or d.stage < s.index for s in stages for d in s.dependencies):
-        return  # every edge points to an earlier stage: no cycle possible
+    """Called only when an edge points to the stage itself or a later one (else no cycle)."""
     state: dict[int, int] = {}
 
     def visit(i: int) -> None:

@@ -14,7 +14,7 @@ import re
 
 from hwdock.dockerfile.record import FrozenRecord
 
-__all__ = ["ImageRef", "InvalidReference", "parse_image_ref"]
+__all__ = ["ImageRef", "InvalidReference", "normalize_image_ref", "parse_image_ref"]
 
 DEFAULT_DOMAIN = "docker.io"
 _LEGACY_DOMAIN = "index.docker.io"
@@ -114,3 +114,32 @@ def parse_image_ref(ref: str) -> ImageRef:
     if len(name) > NAME_TOTAL_MAX:
         raise InvalidReference(f"repository name must not be more than {NAME_TOTAL_MAX} characters")
     return ImageRef(domain, name[len(domain) + 1 :], tag, digest)
+
+
+# The common shapes on the default registry: `name[:tag]` or `namespace/name[:tag]`, lower
+# case, components with single separators; anything else goes through `parse_image_ref`.
+_PLAIN_REF = re.compile(
+    r"([a-z0-9]+(?:[._-][a-z0-9]+)*)(?:/([a-z0-9]+(?:[._-][a-z0-9]+)*))?"
+    r"(?::([\w][\w.-]{0,127}))?\Z",
+    re.ASCII,
+).match
+
+
+def normalize_image_ref(ref: str) -> tuple[str, str]:
+    """`(normalized, familiar)` of `ref`, as `parse_image_ref(ref)` gives them; raises
+    InvalidReference."""
+    m = _PLAIN_REF(ref) if len(ref) != 64 else None  # 64 hex digits are refused: slow path
+    if m is not None:
+        first, second, tag = m.groups()
+        if second is None:
+            path = _OFFICIAL + first
+        elif "." not in first and first != "localhost":  # else `first` is a registry host
+            path = first + "/" + second
+        else:
+            path = ""
+        if path and len(DEFAULT_DOMAIN) + 1 + len(path) <= NAME_TOTAL_MAX:
+            tag = ":" + (tag if tag is not None else "latest")
+            short = path[len(_OFFICIAL) :] if path.startswith(_OFFICIAL) else path
+            return DEFAULT_DOMAIN + "/" + path + tag, short + tag
+    r = parse_image_ref(ref)
+    return r.normalized, r.familiar

@@ -251,6 +251,21 @@ class Lex:
                 return _quoted_expand(word, env)
         return _Word(self, word, env, words=False).run()
 
+    def process_value(self, word: str, env: Mapping[str, str]) -> str:
+        """`process_word(word, env).result`, without collecting the variables (the same fast
+        paths, tried in the same order, each giving exactly the lexer's result)."""
+        if _PLAIN(word) is None and (self.escape_token not in word):
+            return word
+        if not self.skip_unset_env and word.isascii():
+            m = _ONE_VAR(word)
+            if m is not None:
+                return env.get(m.group(1) or m.group(2)) or ""
+            if _SIMPLE_WORD(word) is not None:
+                return _SIMPLE_VAR.sub(lambda m: env.get(m.group(1) or m.group(2)) or "", word)
+            if self._plain_quotes and word[0] == "'" and word.find("'", 1) == len(word) - 1:
+                return word[1:-1]
+        return self.process_word(word, env).result
+
     def process_words(self, word: str, env: Mapping[str, str]) -> list[str]:
         """Expand `word` and split it into words (quotes keep spaces)."""
         return _Word(self, word, env).run().words
