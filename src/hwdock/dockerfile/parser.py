@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
 
 from hwdock.dockerfile.record import FrozenRecord, Record
 from hwdock.dockerfile.shell import GO_SPACES, Lex, ShellError, go_is_space
@@ -30,6 +29,7 @@ MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
 # the instruction's name and the spaces after it (what a split at the first run of spaces gives)
 _SPLIT_SPACES = "\t\v\f\r "
+_NAME_SPACES = re.compile(r"([A-Za-z]+)[\t\v\f\r ]+").match  # a name, then ASCII spaces
 _HEAD = r"([^\t\v\f\r ]*)[\t\v\f\r ]*"  # rare: compiled on first use (through re's cache)
 _GO_SPACE_RE = re.compile("[" + re.escape(GO_SPACES) + "]")
 # compiled on first use (through re's cache): most files have no heredoc
@@ -317,34 +317,40 @@ class _State:
 # a character other than printable ASCII and \t\n\v\f\r, or a quote, backslash or backquote
 _NOT_SIMPLE = re.compile(r"[^\t\n\v\f\r !#-&(-\[\]-_a-~]").search
 _PLAIN_FLAG = re.compile(r"(--[!#-&(-\[\]-_a-~]*)(?:[\t\v\f\r ]+|\Z)").match
+_PLAIN_FLAGS = re.compile(r"(?:--[!#-&(-\[\]-_a-~]*(?:[\t\v\f\r ]+|\Z))+").match
 
 
-def _words_regex(esc: str) -> re.Pattern[str]:
+def _words_regex(esc: str, ends_in_escape: bool) -> re.Pattern[str]:
     """One word of BuildKit's `parseWords`: quotes and escaped characters do not split it.
 
-    Group `d` (or `dq` inside double quotes) is set when the word ends in an escape token
-    at the very end of the text, which BuildKit drops."""
+    For a text that ends in the escape token, group `d` (or `dq` inside double quotes) is
+    set when a word ends in that last escape token, which BuildKit drops; for any other text
+    those alternatives cannot match and are left out (no groups: `findall` gives the words).
+    """
     e = re.escape(esc)
     sp = re.escape(GO_SPACES)
+    d, dq = (rf"{e}(?P<d>\Z)|", rf"{e}(?P<dq>\Z)|") if ends_in_escape else ("", "")
     return re.compile(
-        rf"(?:[^{sp}'\"{e}]++|{e}(?P<d>\Z)|{e}.|'[^']*+'?"
-        rf"|\"(?:[^\"{e}]++|{e}(?P<dq>\Z)|{e}.)*+\"?)++",
+        rf"(?:[^{sp}'\"{e}]++|{d}{e}.|'[^']*+'?|\"(?:[^\"{e}]++|{dq}{e}.)*+\"?)++",
         re.S,
     )
 
 
-_WORDS: dict[str, Callable[[str], Iterator[re.Match[str]]]] = {}  # compiled on first use
+_WORDS: dict[tuple[str, bool], re.Pattern[str]] = {}  # compiled on first use
 
 
 def _parse_words(rest: str, esc: str) -> list[str]:
     if _NOT_SIMPLE(rest) is None:
         # printable ASCII and \t\n\v\f\r only: str.split's spaces are exactly these
         return rest.split()
+    at_end = rest.endswith(esc)
+    rx = _WORDS.get((esc, at_end))
+    if rx is None:
+        rx = _WORDS[(esc, at_end)] = _words_regex(esc, at_end)
+    if not at_end:
+        return rx.findall(rest)
     words: list[str] = []
-    finditer = _WORDS.get(esc)
-    if finditer is None:
-        finditer = _WORDS[esc] = _words_regex(esc).finditer
-    for m in finditer(rest):
+    for m in rx.finditer(rest):
         w = m.group()
         if m.group("d") is not None or m.group("dq") is not None:
             w = w[:-1]
@@ -390,6 +396,8 @@ def _parse_name_val(rest: str, key: str, esc: str) -> list[str] | None:
 def _parse_ws_list(rest: str) -> list[str] | None:
     if rest == "":
         return None
+    if rest.isascii() and rest.isprintable():
+        return rest.split()  # only plain spaces in it (and none at either end)
     return _WS_SPLIT.split(rest)
 
 
@@ -405,7 +413,17 @@ def _reject_constant(name: str) -> object:
 _JSON_DECODE = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
+# A JSON array of strings without escapes or control characters, JSON's own spaces between
+# (what the decoder gives for it is just the strings' text).
+_JSON_PLAIN = re.compile(
+    r'\[[ \t\n\r]*(?:"[^"\\\x00-\x1f]*"[ \t\n\r]*(?:,[ \t\n\r]*"[^"\\\x00-\x1f]*"[ \t\n\r]*)*)?\]\Z'
+).match
+_JSON_STRING = re.compile(r'"([^"]*)"').findall
+
+
 def _parse_json(rest: str) -> list[str] | None:
+    if _JSON_PLAIN(rest) is not None:
+        return _JSON_STRING(rest) or None
     rest = _ltrim_space(rest)
     if not rest.startswith("[") or not rest.rstrip(GO_SPACES).endswith("]"):
         raise ValueError("not a JSON array")
@@ -460,15 +478,23 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
     rest = line.lstrip(GO_SPACES)
     if not rest.startswith("--"):
         return rest, []
-    found: list[str] = []
-    pos = 0
     # plain flags (printable ASCII, no quote or escape) each followed by ASCII spaces or the end
-    while (m := _PLAIN_FLAG(rest, pos)) is not None:
-        word = m.group(1)
-        if word == "--":
-            return rest[m.end() :], found
-        found.append(word)
+    m = _PLAIN_FLAGS(rest)
+    if m is None:
+        found: list[str] = []
+        pos = 0
+    else:
+        found = m.group().split()  # the spaces between them are ASCII ones: split's
         pos = m.end()
+        if "--" in found:  # the end of the flags: one at a time up to it
+            found = []
+            pos = 0
+            while (m := _PLAIN_FLAG(rest, pos)) is not None:
+                word = m.group(1)
+                if word == "--":
+                    return rest[m.end() :], found
+                found.append(word)
+                pos = m.end()
     tail = rest[pos:]
     if tail.startswith("--") or tail[:1] in GO_SPACES:
         more_rest, more = _extract_flags_general(tail.lstrip(GO_SPACES), esc)
@@ -826,7 +852,7 @@ def _instructions(
                 t = line.rstrip(" \t")
                 if t[-1:] == esc and t[-2:-1] != esc:
                     joined = True
-                    line, idx, empty_line = _join_continued(lines, idx, t[:-1], esc)
+                    line, idx, empty_line = _join_continued(lines, idx, t[:-1], esc, crlf)
                     if empty_line:
                         warnings.append(
                             Warning(
@@ -837,8 +863,16 @@ def _instructions(
                         )
             text = line.strip(GO_SPACES) if joined else line.rstrip(GO_SPACES)
             cmd, sep, args = text.partition(" ")
-            if sep and cmd.isalpha() and args[0] not in GO_SPACES:
-                # `NAME args` with a single space: the common case, inline
+            if not sep or not cmd.isalpha() or args[0] in _SPLIT_SPACES:
+                # not one space after the name: a run of ASCII spaces, or the general case
+                m = _NAME_SPACES(text)
+                if m is not None:
+                    cmd = m.group(1)
+                    args = text[m.end() :]
+                else:
+                    args = ""  # the general case below
+            if args and args[0] not in GO_SPACES:
+                # `NAME args`: the common case, inline
                 if args[0] == "-" and args.startswith("--"):
                     args, flags = _extract_flags(args, esc)
                     args = args.strip(GO_SPACES)
@@ -846,7 +880,11 @@ def _instructions(
                     flags = _EMPTY
                 keyword = cmd.lower()
                 fn = dispatch.get(keyword)
-                if fn is None:
+                if fn is _maybe_json and args and args[0] != "[":
+                    # RUN/CMD/ENTRYPOINT/SHELL in shell form: the text is the argument
+                    node = Node(cmd, None, _EMPTY, _EMPTY, _NO_ATTRS, line, flags, first, idx)
+                    node._words = [args]
+                elif fn is None:
                     node = Node(cmd, Node(), _EMPTY, _EMPTY, _NO_ATTRS, line, flags, first, idx)
                 else:
                     nxt, attrs = fn(args, st)
@@ -875,7 +913,9 @@ def _instructions(
         raise InputError("instruction nested too deeply", path=path, line=idx) from None
 
 
-def _join_continued(lines: list[str], idx: int, body: str, esc: str) -> tuple[str, int, bool]:
+def _join_continued(
+    lines: list[str], idx: int, body: str, esc: str, crlf: bool
+) -> tuple[str, int, bool]:
     """An instruction continued over the lines from `idx` on (its first line's text `body`):
     the joined text, the index after its last line, and whether an empty line was skipped.
     Comment lines inside are dropped."""
@@ -883,15 +923,18 @@ def _join_continued(lines: list[str], idx: int, body: str, esc: str) -> tuple[st
     empty_line = False
     total = len(lines)
     while idx < total:
-        cont = lines[idx].rstrip("\r")
+        cont = lines[idx]
         idx += 1
+        if crlf:
+            cont = cont.rstrip("\r")
         lstripped = cont.lstrip(GO_SPACES)
-        if lstripped.startswith("#"):
-            continue
-        if lstripped == "":
+        if not lstripped:
             empty_line = True
             continue
-        if esc in cont:
+        if lstripped[0] == "#":
+            continue
+        last = cont[-1]  # `cont` is not empty here
+        if last == esc or last == " " or last == "\t":
             t = cont.rstrip(" \t")
             if t[-1:] == esc and t[-2:-1] != esc:
                 buf.append(t[:-1])
