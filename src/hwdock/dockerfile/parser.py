@@ -318,6 +318,11 @@ class _State:
 _NOT_SIMPLE = re.compile(r"[^\t\n\v\f\r !#-&(-\[\]-_a-~]").search
 _PLAIN_FLAG = re.compile(r"(--[!#-&(-\[\]-_a-~]*)(?:[\t\v\f\r ]+|\Z)").match
 _PLAIN_FLAGS = re.compile(r"(?:--[!#-&(-\[\]-_a-~]*(?:[\t\v\f\r ]+|\Z))+").match
+# the same run of plain flags, then the end or arguments that start with neither `--` nor a
+# Go space: all the flags there are (unless one is `--`), and the arguments right after
+_FLAGS_THEN_ARGS = re.compile(
+    r"(?:--[!#-&(-\[\]-_a-~]*+(?:[\t\v\f\r ]++|\Z))++(?!--|[" + re.escape(GO_SPACES) + "])"
+).match
 
 
 def _words_regex(esc: str, ends_in_escape: bool) -> re.Pattern[str]:
@@ -874,8 +879,12 @@ def _instructions(
             if args and args[0] not in GO_SPACES:
                 # `NAME args`: the common case, inline
                 if args[0] == "-" and args.startswith("--"):
-                    args, flags = _extract_flags(args, esc)
-                    args = args.strip(GO_SPACES)
+                    m = _FLAGS_THEN_ARGS(args)
+                    if m is not None and "--" not in (flags := m.group().split()):
+                        args = args[m.end() :]  # begins and ends with no space
+                    else:
+                        args, flags = _extract_flags(args, esc)
+                        args = args.strip(GO_SPACES)
                 else:
                     flags = _EMPTY
                 keyword = cmd.lower()

@@ -16,7 +16,7 @@ Errors are `ShellError` (a ValueError); callers attach file:line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 __all__ = ["GO_SPACES", "Lex", "ShellError", "WordResult", "expand", "go_is_space"]
@@ -234,11 +234,21 @@ class Lex:
         self.skip_process_quotes = skip_process_quotes
         self.skip_unset_env = skip_unset_env
         self._plain_quotes = not raw_quotes and not skip_process_quotes
+        # words whose only specials are escapes (`a\ b`, `c:\\path`): the escaped characters
+        # as they are, a last lone escape token dropped (not with raw escapes, which keep it)
+        self._escaped_word: Callable[[str], re.Match[str] | None] | None = None
+        if not raw_escapes:
+            e = re.escape(escape_token)
+            self._escaped_word = re.compile(rf"(?:[^$'\"{e}]|{e}.)*+{e}?\Z", re.S).match
+            self._unescape = re.compile(rf"{e}(.?)", re.S).sub
 
     def process_word(self, word: str, env: Mapping[str, str]) -> WordResult:
         """Expand `word` (no splitting); raises ShellError."""
-        if _PLAIN(word) is None and (self.escape_token not in word):
-            return WordResult(word, [])  # nothing to expand, quote or escape
+        if self.escape_token not in word:
+            if _PLAIN(word) is None:
+                return WordResult(word, [])  # nothing to expand, quote or escape
+        elif self._escaped_word is not None and self._escaped_word(word) is not None:
+            return WordResult(self._unescape(r"\1", word), [])
         if not self.skip_unset_env and word.isascii():
             m = _ONE_VAR(word)
             if m is not None:  # the whole word is `$NAME` or `${NAME}`
@@ -254,8 +264,11 @@ class Lex:
     def process_value(self, word: str, env: Mapping[str, str]) -> str:
         """`process_word(word, env).result`, without collecting the variables (the same fast
         paths, tried in the same order, each giving exactly the lexer's result)."""
-        if _PLAIN(word) is None and (self.escape_token not in word):
-            return word
+        if self.escape_token not in word:
+            if _PLAIN(word) is None:
+                return word
+        elif self._escaped_word is not None and self._escaped_word(word) is not None:
+            return self._unescape(r"\1", word)
         if not self.skip_unset_env and word.isascii():
             m = _ONE_VAR(word)
             if m is not None:
