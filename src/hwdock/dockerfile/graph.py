@@ -324,9 +324,12 @@ def _meta_args(
                 val: str | None = overrides[key]
                 av = ArgValue(key, val, "build-arg", n.start_line, default if eq else None)
             elif eq:
-                res = ctx.expand(default, env, n.start_line)
-                val = res.result
-                deps = sorted(res.matched - {key}) if res.matched else []
+                if _may_expand(default, ctx.escape):
+                    res = ctx.expand(default, env, n.start_line)
+                    val = res.result
+                    deps = sorted(res.matched - {key}) if res.matched else []
+                else:
+                    val, deps = default, []
                 av = ArgValue(key, val, "default", n.start_line, default, deps)
             else:
                 val = None
@@ -373,9 +376,9 @@ def analyze(
 
     # global ARGs, then one (FROM, body) per stage
     meta_nodes = nodes[: froms[0]]
-    ends = froms[1:]
-    ends.append(len(nodes))
-    stage_nodes = [(nodes[f], nodes[f + 1 : e]) for f, e in zip(froms, ends, strict=True)]
+    stage_nodes: list[tuple[Node, list[Node]]] = []
+    for i, f in enumerate(froms):
+        stage_nodes.append((nodes[f], nodes[f + 1 : froms[i + 1] if i + 1 < len(froms) else None]))
     n_stages = len(stage_nodes)
     parsed_from, names = _from_syntax(stage_nodes, path, findings)
 

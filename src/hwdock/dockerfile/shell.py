@@ -15,6 +15,7 @@ Errors are `ShellError` (a ValueError); callers attach file:line.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -200,6 +201,18 @@ def _quoted_expand(word: str, env: Mapping[str, str]) -> WordResult:
     return WordResult(_QUOTED_PART.sub(one, word), [], matched, unmatched)
 
 
+def _quoted_part(m: re.Match[str], env: Mapping[str, str]) -> str:
+    """One `_QUOTED_PART` match's value (variables looked up without being recorded)."""
+    name = m.group(3) or m.group(4)
+    if name is None:
+        q = m.group(1)
+        return q if q is not None else m.group(2)
+    return env.get(name) or ""
+
+
+_GROUP_1 = operator.methodcaller("group", 1)  # a regex replacement: the first group
+
+
 def _simple_expand(word: str, env: Mapping[str, str]) -> WordResult:
     matched: set[str] = set()
     unmatched: set[str] = set()
@@ -248,7 +261,7 @@ class Lex:
             if _PLAIN(word) is None:
                 return WordResult(word, [])  # nothing to expand, quote or escape
         elif self._escaped_word is not None and self._escaped_word(word) is not None:
-            return WordResult(self._unescape(r"\1", word), [])
+            return WordResult(self._unescape(_GROUP_1, word), [])
         if not self.skip_unset_env and word.isascii():
             m = _ONE_VAR(word)
             if m is not None:  # the whole word is `$NAME` or `${NAME}`
@@ -263,21 +276,24 @@ class Lex:
 
     def process_value(self, word: str, env: Mapping[str, str]) -> str:
         """`process_word(word, env).result`, without collecting the variables (the same fast
-        paths, tried in the same order, each giving exactly the lexer's result)."""
+        paths, each giving exactly the lexer's result)."""
         if self.escape_token not in word:
             if _PLAIN(word) is None:
                 return word
         elif self._escaped_word is not None and self._escaped_word(word) is not None:
-            return self._unescape(r"\1", word)
+            return self._unescape(_GROUP_1, word)
         if not self.skip_unset_env and word.isascii():
             m = _ONE_VAR(word)
             if m is not None:
                 return env.get(m.group(1) or m.group(2)) or ""
             if _SIMPLE_WORD(word) is not None:
                 return _SIMPLE_VAR.sub(lambda m: env.get(m.group(1) or m.group(2)) or "", word)
-            if self._plain_quotes and word[0] == "'" and word.find("'", 1) == len(word) - 1:
-                return word[1:-1]
-        return self.process_word(word, env).result
+            if self._plain_quotes:
+                if word[0] == "'" and word.find("'", 1) == len(word) - 1:
+                    return word[1:-1]
+                if _QUOTED_WORD(word) is not None:
+                    return _QUOTED_PART.sub(lambda m: _quoted_part(m, env), word)
+        return _Word(self, word, env, words=False).run().result
 
     def process_words(self, word: str, env: Mapping[str, str]) -> list[str]:
         """Expand `word` and split it into words (quotes keep spaces)."""
