@@ -850,10 +850,6 @@ def _dispatch_stage(
                     _undefined(ctx, r.unmatched, env, unknown_env, line)
 
 
-# a flag with none of these cannot hold a `from=` mount field, before or after expansion
-_MAY_MOUNT_FROM = re.compile(r"(?i)from|[$'\"\\`]").search
-
-
 def _resolve_body(
     ctx: _Ctx,
     st: Stage,
@@ -874,7 +870,14 @@ def _resolve_body(
         cmd = n.keyword
         if cmd == "run":
             for flag in n.flags:
-                if _MAY_MOUNT_FROM(flag) is not None:
+                # without these a flag has no `from=` mount field, before or after expansion
+                if (
+                    "$" in flag
+                    or "'" in flag
+                    or '"' in flag
+                    or esc in flag
+                    or "from" in flag.lower()
+                ):
                     _mount_dep(ctx, st, flag, n.start_line, names, n_stages, env)
         elif cmd == "env" or cmd == "label":
             # keys and values are expanded against the environment before the instruction

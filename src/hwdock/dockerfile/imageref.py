@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from hwdock.dockerfile.lazyre import LazyRegex
 from hwdock.dockerfile.record import FrozenRecord
 
 __all__ = ["ImageRef", "InvalidReference", "normalize_image_ref", "parse_image_ref"]
@@ -118,17 +119,17 @@ def parse_image_ref(ref: str) -> ImageRef:
 
 # The common shapes on the default registry: `name[:tag]` or `namespace/name[:tag]`, lower
 # case, components with single separators; anything else goes through `parse_image_ref`.
-_PLAIN_REF = re.compile(
+_PLAIN_REF = LazyRegex(
     r"([a-z0-9]+(?:[._-][a-z0-9]+)*)(?:/([a-z0-9]+(?:[._-][a-z0-9]+)*))?"
     r"(?::([\w][\w.-]{0,127}))?\Z",
     re.ASCII,
-).match
+)
 
 
 def normalize_image_ref(ref: str) -> tuple[str, str]:
     """`(normalized, familiar)` of `ref`, as `parse_image_ref(ref)` gives them; raises
     InvalidReference."""
-    m = _PLAIN_REF(ref) if len(ref) != 64 else None  # 64 hex digits are refused: slow path
+    m = _PLAIN_REF.match(ref) if len(ref) != 64 else None  # 64 hex digits are refused: slow path
     if m is not None:
         first, second, tag = m.groups()
         if second is None:

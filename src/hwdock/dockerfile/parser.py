@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 
+from hwdock.dockerfile.lazyre import LazyRegex
 from hwdock.dockerfile.record import FrozenRecord, Record
 from hwdock.dockerfile.shell import GO_SPACES, Lex, ShellError, go_is_space
 from hwdock.errors import InputError
@@ -29,7 +30,8 @@ MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
 # the instruction's name and the spaces after it (what a split at the first run of spaces gives)
 _SPLIT_SPACES = "\t\v\f\r "
-_NAME_SPACES = re.compile(r"([A-Za-z]+)[\t\v\f\r ]+").match  # a name, then ASCII spaces
+_OTHER_SPACES = frozenset(GO_SPACES) - frozenset(_SPLIT_SPACES)  # Go spaces but these
+_NAME_SPACES = LazyRegex(r"([A-Za-z]+)[\t\v\f\r ]+")  # a name, then ASCII spaces
 _HEAD = r"([^\t\v\f\r ]*)[\t\v\f\r ]*"  # rare: compiled on first use (through re's cache)
 _GO_SPACE_RE = re.compile("[" + re.escape(GO_SPACES) + "]")
 # compiled on first use (through re's cache): most files have no heredoc
@@ -317,12 +319,9 @@ class _State:
 # a character other than printable ASCII and \t\n\v\f\r, or a quote, backslash or backquote
 _NOT_SIMPLE = re.compile(r"[^\t\n\v\f\r !#-&(-\[\]-_a-~]").search
 _PLAIN_FLAG = re.compile(r"(--[!#-&(-\[\]-_a-~]*)(?:[\t\v\f\r ]+|\Z)").match
-_PLAIN_FLAGS = re.compile(r"(?:--[!#-&(-\[\]-_a-~]*(?:[\t\v\f\r ]+|\Z))+").match
-# the same run of plain flags, then the end or arguments that start with neither `--` nor a
-# Go space: all the flags there are (unless one is `--`), and the arguments right after
-_FLAGS_THEN_ARGS = re.compile(
-    r"(?:--[!#-&(-\[\]-_a-~]*+(?:[\t\v\f\r ]++|\Z))++(?!--|[" + re.escape(GO_SPACES) + "])"
-).match
+# A run of plain flags (as `_PLAIN_FLAG`), not followed by another `--`: when no flag is `--`
+# and no other Go space follows, these are all the flags and the arguments start right after.
+_FLAGS_THEN_ARGS = LazyRegex(r"(?:--[!#-&(-\[\]-_a-~]*+(?:[\t\v\f\r ]++|\Z))++(?!--)")
 
 
 def _words_regex(esc: str, ends_in_escape: bool) -> re.Pattern[str]:
@@ -420,15 +419,15 @@ _JSON_DECODE = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 # A JSON array of strings without escapes or control characters, JSON's own spaces between
 # (what the decoder gives for it is just the strings' text).
-_JSON_PLAIN = re.compile(
+_JSON_PLAIN = LazyRegex(
     r'\[[ \t\n\r]*(?:"[^"\\\x00-\x1f]*"[ \t\n\r]*(?:,[ \t\n\r]*"[^"\\\x00-\x1f]*"[ \t\n\r]*)*)?\]\Z'
-).match
-_JSON_STRING = re.compile(r'"([^"]*)"').findall
+)
+_JSON_STRING = LazyRegex(r'"([^"]*)"')
 
 
 def _parse_json(rest: str) -> list[str] | None:
-    if _JSON_PLAIN(rest) is not None:
-        return _JSON_STRING(rest) or None
+    if _JSON_PLAIN.match(rest) is not None:
+        return _JSON_STRING.findall(rest) or None
     rest = _ltrim_space(rest)
     if not rest.startswith("[") or not rest.rstrip(GO_SPACES).endswith("]"):
         raise ValueError("not a JSON array")
@@ -483,23 +482,15 @@ def _extract_flags(line: str, esc: str) -> tuple[str, list[str]]:
     rest = line.lstrip(GO_SPACES)
     if not rest.startswith("--"):
         return rest, []
+    found: list[str] = []
+    pos = 0
     # plain flags (printable ASCII, no quote or escape) each followed by ASCII spaces or the end
-    m = _PLAIN_FLAGS(rest)
-    if m is None:
-        found: list[str] = []
-        pos = 0
-    else:
-        found = m.group().split()  # the spaces between them are ASCII ones: split's
+    while (m := _PLAIN_FLAG(rest, pos)) is not None:
+        word = m.group(1)
+        if word == "--":
+            return rest[m.end() :], found
+        found.append(word)
         pos = m.end()
-        if "--" in found:  # the end of the flags: one at a time up to it
-            found = []
-            pos = 0
-            while (m := _PLAIN_FLAG(rest, pos)) is not None:
-                word = m.group(1)
-                if word == "--":
-                    return rest[m.end() :], found
-                found.append(word)
-                pos = m.end()
     tail = rest[pos:]
     if tail.startswith("--") or tail[:1] in GO_SPACES:
         more_rest, more = _extract_flags_general(tail.lstrip(GO_SPACES), esc)
@@ -870,7 +861,7 @@ def _instructions(
             cmd, sep, args = text.partition(" ")
             if not sep or not cmd.isalpha() or args[0] in _SPLIT_SPACES:
                 # not one space after the name: a run of ASCII spaces, or the general case
-                m = _NAME_SPACES(text)
+                m = _NAME_SPACES.match(text)
                 if m is not None:
                     cmd = m.group(1)
                     args = text[m.end() :]
@@ -879,8 +870,12 @@ def _instructions(
             if args and args[0] not in GO_SPACES:
                 # `NAME args`: the common case, inline
                 if args[0] == "-" and args.startswith("--"):
-                    m = _FLAGS_THEN_ARGS(args)
-                    if m is not None and "--" not in (flags := m.group().split()):
+                    m = _FLAGS_THEN_ARGS.match(args)
+                    if (
+                        m is not None
+                        and "--" not in (flags := m.group().split())  # ASCII spaces: split's
+                        and args[m.end() : m.end() + 1] not in _OTHER_SPACES
+                    ):
                         args = args[m.end() :]  # begins and ends with no space
                     else:
                         args, flags = _extract_flags(args, esc)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
+
+from hwdock.dockerfile.lazyre import LazyRegex
 
 __all__ = ["GO_SPACES", "Lex", "ShellError", "WordResult", "expand", "go_is_space"]
 
@@ -249,19 +251,19 @@ class Lex:
         self._plain_quotes = not raw_quotes and not skip_process_quotes
         # words whose only specials are escapes (`a\ b`, `c:\\path`): the escaped characters
         # as they are, a last lone escape token dropped (not with raw escapes, which keep it)
-        self._escaped_word: Callable[[str], re.Match[str] | None] | None = None
+        self._escaped: LazyRegex | None = None
         if not raw_escapes:
             e = re.escape(escape_token)
-            self._escaped_word = re.compile(rf"(?:[^$'\"{e}]|{e}.)*+{e}?\Z", re.S).match
-            self._unescape = re.compile(rf"{e}(.?)", re.S).sub
+            self._escaped = LazyRegex(rf"(?:[^$'\"{e}]|{e}.)*+{e}?\Z", re.S)
+            self._unescape = LazyRegex(rf"{e}(.?)", re.S)
 
     def process_word(self, word: str, env: Mapping[str, str]) -> WordResult:
         """Expand `word` (no splitting); raises ShellError."""
         if self.escape_token not in word:
             if _PLAIN(word) is None:
                 return WordResult(word, [])  # nothing to expand, quote or escape
-        elif self._escaped_word is not None and self._escaped_word(word) is not None:
-            return WordResult(self._unescape(_GROUP_1, word), [])
+        elif self._escaped is not None and self._escaped.match(word) is not None:
+            return WordResult(self._unescape.sub(_GROUP_1, word), [])
         if not self.skip_unset_env and word.isascii():
             m = _ONE_VAR(word)
             if m is not None:  # the whole word is `$NAME` or `${NAME}`
@@ -280,8 +282,8 @@ class Lex:
         if self.escape_token not in word:
             if _PLAIN(word) is None:
                 return word
-        elif self._escaped_word is not None and self._escaped_word(word) is not None:
-            return self._unescape(_GROUP_1, word)
+        elif self._escaped is not None and self._escaped.match(word) is not None:
+            return self._unescape.sub(_GROUP_1, word)
         if not self.skip_unset_env and word.isascii():
             m = _ONE_VAR(word)
             if m is not None:
