@@ -98,11 +98,14 @@ class Node:
         start_line: int = 0,
         end_line: int = 0,
         prev_comment: list[str] | tuple = _EMPTY,
+        keyword: str = "",
+        words: list[str] | None = None,
     ):
         self.value = value
         self._next = next
-        self._words: list[str] | None = None  # arguments not yet made into a `next` chain
-        self.keyword = ""  # an instruction's name in lower case ("" for argument nodes)
+        # the arguments as a list, not yet made into a `next` chain (only without `next`)
+        self._words: list[str] | None = words
+        self.keyword = keyword  # an instruction's name in lower case ("" for argument nodes)
         self.children = children
         self.heredocs = heredocs
         self.attributes = attributes
@@ -884,23 +887,24 @@ def _instructions(
                     flags = _EMPTY
                 keyword = cmd.lower()
                 fn = dispatch.get(keyword)
+                if comments:
+                    prev: tuple = tuple(comments)
+                    comments = []
+                else:
+                    prev = _EMPTY
+                words: list[str] | None = None
                 if fn is _maybe_json and args and args[0] != "[":
                     # RUN/CMD/ENTRYPOINT/SHELL in shell form: the text is the argument
-                    node = Node(cmd, None, _EMPTY, _EMPTY, _NO_ATTRS, line, flags, first, idx)
-                    node._words = [args]
-                elif fn is None:
-                    node = Node(cmd, Node(), _EMPTY, _EMPTY, _NO_ATTRS, line, flags, first, idx)
+                    nxt, words, attrs = None, [args], _NO_ATTRS
+                elif fn is None:  # unknown instruction: BuildKit's parser keeps it, empty
+                    nxt, attrs = Node(), _NO_ATTRS
                 else:
                     nxt, attrs = fn(args, st)
                     if type(nxt) is list:
-                        node = Node(cmd, None, _EMPTY, _EMPTY, attrs, line, flags, first, idx)
-                        node._words = nxt
-                    else:
-                        node = Node(cmd, nxt, _EMPTY, _EMPTY, attrs, line, flags, first, idx)  # type: ignore[arg-type]
-                node.keyword = keyword
-                if comments:
-                    node.prev_comment = tuple(comments)
-                    comments = []
+                        nxt, words = None, nxt
+                node = Node(
+                    cmd, nxt, _EMPTY, _EMPTY, attrs, line, flags, first, idx, prev, keyword, words
+                )
             else:
                 node = _node_from_line(line, st, comments)
                 node.start_line = first
