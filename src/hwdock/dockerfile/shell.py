@@ -164,16 +164,6 @@ _SIMPLE_WORD = re.compile(
 _SIMPLE_VAR = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 
 
-# Also with quotes: '...' (anything but '), "..." (no $, escape or backquote inside).
-_QUOTED_WORD = re.compile(
-    r"(?:[^$'\"\\`]|'[^']*'|\"[^\"$\\`]*\"|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])"
-    r"|\$\{[A-Za-z_][A-Za-z0-9_]*\})*\Z"
-).match
-_QUOTED_PART = re.compile(
-    r"'([^']*)'|\"([^\"]*)\"|\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})"
-)
-
-
 _ONE_VAR = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})\Z").match
 
 
@@ -184,32 +174,70 @@ def _lookup(name: str, env: Mapping[str, str]) -> WordResult:
     return WordResult(v, [], {name}, set())
 
 
-def _quoted_expand(word: str, env: Mapping[str, str]) -> WordResult:
-    matched: set[str] = set()
-    unmatched: set[str] = set()
-
-    def one(m: re.Match[str]) -> str:
-        name = m.group(3) or m.group(4)
-        if name is None:
-            q = m.group(1)
-            return q if q is not None else m.group(2)
-        v = env.get(name)
-        if v is None:
-            unmatched.add(name)
-            return ""
-        matched.add(name)
-        return v
-
-    return WordResult(_QUOTED_PART.sub(one, word), [], matched, unmatched)
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_VAR = rf"\$(?:{_NAME}(?![A-Za-z0-9_])|\{{{_NAME}\}})"  # $NAME or ${NAME}
 
 
-def _quoted_part(m: re.Match[str], env: Mapping[str, str]) -> str:
-    """One `_QUOTED_PART` match's value (variables looked up without being recorded)."""
-    name = m.group(3) or m.group(4)
-    if name is None:
-        q = m.group(1)
-        return q if q is not None else m.group(2)
-    return env.get(name) or ""
+class _QuotedWords:
+    """Fast path for ASCII words of literal text, `$NAME`/`${NAME}`, escapes, '...' and "..."
+    (variables and escapes inside), with the lexer's default options: `match` says whether
+    a word is one; `expand` gives the lexer's result for it."""
+
+    __slots__ = ("_esc", "_inner", "_part", "match")
+
+    def __init__(self, esc: str) -> None:
+        e = re.escape(esc)
+        dq = rf'"(?:[^"${e}]|{e}.|{_VAR})*+"'
+        self._esc = esc
+        self.match = LazyRegex(rf"(?:[^$'\"{e}]|'[^']*+'|{dq}|{_VAR}|{e}.)*+{e}?\Z", re.S).match
+        # one part: 1 single-quoted text, 2 double-quoted text, 3/4 a variable, 5 an escaped
+        # character (none for a last lone escape token, which the lexer drops)
+        self._part = LazyRegex(
+            rf"'([^']*)'|\"((?:[^\"${e}]|{e}.|{_VAR})*)\"|\$(?:({_NAME})|\{{({_NAME})\}})|{e}(.?)",
+            re.S,
+        )
+        # inside double quotes an escape token keeps `"`, `$` and itself (and is kept before
+        # anything else)
+        self._inner = LazyRegex(rf"{e}([\"${e}])|\$(?:({_NAME})|\{{({_NAME})\}})")
+
+    def expand(
+        self,
+        word: str,
+        env: Mapping[str, str],
+        matched: set[str] | None = None,
+        unmatched: set[str] | None = None,
+    ) -> str:
+        """`word` expanded; the variables found and not found go to the sets when given."""
+        esc = self._esc
+        inner_sub = self._inner.sub
+
+        def var(name: str) -> str:
+            v = env.get(name)
+            if v is None:
+                if unmatched is not None:
+                    unmatched.add(name)
+                return ""
+            if matched is not None:
+                matched.add(name)
+            return v
+
+        def inner(m: re.Match[str]) -> str:
+            i = m.lastindex
+            return m.group(1) if i == 1 else var(m.group(i))
+
+        def part(m: re.Match[str]) -> str:
+            i = m.lastindex
+            if i == 2:
+                text = m.group(2)
+                return inner_sub(inner, text) if "$" in text or esc in text else text
+            if i == 1 or i == 5:
+                return m.group(i)
+            return var(m.group(i))
+
+        return self._part.sub(part, word)
+
+
+_QUOTED: dict[str, _QuotedWords] = {}  # per escape token
 
 
 _GROUP_1 = operator.methodcaller("group", 1)  # a regex replacement: the first group
@@ -249,6 +277,11 @@ class Lex:
         self.skip_process_quotes = skip_process_quotes
         self.skip_unset_env = skip_unset_env
         self._plain_quotes = not raw_quotes and not skip_process_quotes
+        self._quoted: _QuotedWords | None = None
+        if self._plain_quotes and not raw_escapes and not skip_unset_env:
+            self._quoted = _QUOTED.get(escape_token)
+            if self._quoted is None:
+                self._quoted = _QUOTED[escape_token] = _QuotedWords(escape_token)
         # words whose only specials are escapes (`a\ b`, `c:\\path`): the escaped characters
         # as they are, a last lone escape token dropped (not with raw escapes, which keep it)
         self._escaped: LazyRegex | None = None
@@ -272,8 +305,13 @@ class Lex:
                 return _simple_expand(word, env)
             if self._plain_quotes and word[0] == "'" and word.find("'", 1) == len(word) - 1:
                 return WordResult(word[1:-1], [])  # one single-quoted string: kept as it is
-            if self._plain_quotes and _QUOTED_WORD(word) is not None:
-                return _quoted_expand(word, env)
+            quoted = self._quoted
+            if quoted is not None and quoted.match(word) is not None:
+                matched: set[str] = set()
+                unmatched: set[str] = set()
+                return WordResult(
+                    quoted.expand(word, env, matched, unmatched), [], matched, unmatched
+                )
         return _Word(self, word, env, words=False).run()
 
     def process_value(self, word: str, env: Mapping[str, str]) -> str:
@@ -290,11 +328,11 @@ class Lex:
                 return env.get(m.group(1) or m.group(2)) or ""
             if _SIMPLE_WORD(word) is not None:
                 return _SIMPLE_VAR.sub(lambda m: env.get(m.group(1) or m.group(2)) or "", word)
-            if self._plain_quotes:
-                if word[0] == "'" and word.find("'", 1) == len(word) - 1:
-                    return word[1:-1]
-                if _QUOTED_WORD(word) is not None:
-                    return _QUOTED_PART.sub(lambda m: _quoted_part(m, env), word)
+            if self._plain_quotes and word[0] == "'" and word.find("'", 1) == len(word) - 1:
+                return word[1:-1]
+            quoted = self._quoted
+            if quoted is not None and quoted.match(word) is not None:
+                return quoted.expand(word, env)
         return _Word(self, word, env, words=False).run().result
 
     def process_words(self, word: str, env: Mapping[str, str]) -> list[str]:
