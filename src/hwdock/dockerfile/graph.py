@@ -156,16 +156,6 @@ class _Ctx:
             self.findings.append(finding("ExpansionError", str(err), line))
             return None
 
-    def value(self, word: str, env: Mapping[str, str], line: int) -> str | None:
-        """The expanded word alone: `expand(..., fatal=False)` without the variable sets."""
-        if not _may_expand(word, self.escape):
-            return word
-        try:
-            return self.lex.process_value(word, env)
-        except ShellError as err:
-            self.findings.append(finding("ExpansionError", str(err), line))
-            return None
-
 
 def _split_kv(word: str) -> tuple[str, str | None]:
     key, eq, value = word.partition("=")
@@ -865,7 +855,7 @@ def _resolve_body(
     values as `_dispatch_stage`, without checks, features or notes."""
     env = st.env
     esc = ctx.escape
-    value = ctx.value
+    expand = ctx.lex.process_value
     for n in body:
         cmd = n.keyword
         if cmd == "run":
@@ -880,19 +870,21 @@ def _resolve_body(
                 ):
                     _mount_dep(ctx, st, flag, n.start_line, names, n_stages, env)
         elif cmd == "env" or cmd == "label":
-            # keys and values are expanded against the environment before the instruction
+            # keys and values are expanded against the environment before the instruction;
+            # a pair that does not expand is left out (its finding would be dropped here)
             a = n._words if n._words is not None else n.args  # read only: no copy
-            line = n.start_line
             pairs: list[tuple[str, str]] = []
             for k in range(0, len(a) - 2, 3):
                 key = a[k]
                 val = a[k + 1]
-                if "$" in key or "'" in key or '"' in key or esc in key:
-                    key = value(key, env, line)
-                if "$" in val or "'" in val or '"' in val or esc in val:
-                    val = value(val, env, line)
-                if key is not None and val is not None:
-                    pairs.append((key, val))
+                try:
+                    if "$" in key or "'" in key or '"' in key or esc in key:
+                        key = expand(key, env)
+                    if "$" in val or "'" in val or '"' in val or esc in val:
+                        val = expand(val, env)
+                except ShellError:
+                    continue
+                pairs.append((key, val))
             if cmd == "env":
                 config_env = st.config_env
                 for key, val in pairs:

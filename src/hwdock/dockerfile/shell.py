@@ -298,13 +298,15 @@ class Lex:
         elif self._escaped is not None and self._escaped.match(word) is not None:
             return WordResult(self._unescape.sub(_GROUP_1, word), [])
         if not self.skip_unset_env and word.isascii():
-            m = _ONE_VAR(word)
-            if m is not None:  # the whole word is `$NAME` or `${NAME}`
-                return _lookup(m.group(1) or m.group(2), env)
+            first = word[0]  # `word` is not empty: it has a special character
+            if first == "$":
+                m = _ONE_VAR(word)
+                if m is not None:  # the whole word is `$NAME` or `${NAME}`
+                    return _lookup(m.group(1) or m.group(2), env)
+            elif first == "'" and self._plain_quotes and word.find("'", 1) == len(word) - 1:
+                return WordResult(word[1:-1], [])  # one single-quoted string: kept as it is
             if _SIMPLE_WORD(word) is not None:
                 return _simple_expand(word, env)
-            if self._plain_quotes and word[0] == "'" and word.find("'", 1) == len(word) - 1:
-                return WordResult(word[1:-1], [])  # one single-quoted string: kept as it is
             quoted = self._quoted
             if quoted is not None and quoted.match(word) is not None:
                 matched: set[str] = set()
@@ -323,13 +325,15 @@ class Lex:
         elif self._escaped is not None and self._escaped.match(word) is not None:
             return self._unescape.sub(_GROUP_1, word)
         if not self.skip_unset_env and word.isascii():
-            m = _ONE_VAR(word)
-            if m is not None:
-                return env.get(m.group(1) or m.group(2)) or ""
+            first = word[0]  # `word` is not empty: it has a special character
+            if first == "$":
+                m = _ONE_VAR(word)
+                if m is not None:
+                    return env.get(m.group(1) or m.group(2)) or ""
+            elif first == "'" and self._plain_quotes and word.find("'", 1) == len(word) - 1:
+                return word[1:-1]
             if _SIMPLE_WORD(word) is not None:
                 return _SIMPLE_VAR.sub(lambda m: env.get(m.group(1) or m.group(2)) or "", word)
-            if self._plain_quotes and word[0] == "'" and word.find("'", 1) == len(word) - 1:
-                return word[1:-1]
             quoted = self._quoted
             if quoted is not None and quoted.match(word) is not None:
                 return quoted.expand(word, env)
