@@ -303,27 +303,29 @@ def _meta_args(
     came from. `overrides` are the build args."""
     env = dict(builtins)
     table: dict[str, ArgValue] = {}
+    esc = ctx.escape
     for n in meta_nodes:
         if n.keyword != "arg":
             continue
-        for word in n.args:
+        line = n.start_line
+        for word in n._words if n._words is not None else n.args:  # read only: no copy
             key, eq, default = word.partition("=")
             if not key:
-                raise InputError("ARG names can not be blank", path=ctx.path, line=n.start_line)
+                raise InputError("ARG names can not be blank", path=ctx.path, line=line)
             if key in overrides:
                 val: str | None = overrides[key]
-                av = ArgValue(key, val, "build-arg", n.start_line, default if eq else None)
+                av = ArgValue(key, val, "build-arg", line, default if eq else None)
             elif eq:
-                if _may_expand(default, ctx.escape):
-                    res = ctx.expand(default, env, n.start_line)
+                if "$" in default or "'" in default or '"' in default or esc in default:
+                    res = ctx.expand(default, env, line)
                     val = res.result
                     deps = sorted(res.matched - {key}) if res.matched else []
                 else:
                     val, deps = default, []
-                av = ArgValue(key, val, "default", n.start_line, default, deps)
+                av = ArgValue(key, val, "default", line, default, deps)
             else:
                 val = None
-                av = ArgValue(key, None, "unset", n.start_line, None)
+                av = ArgValue(key, None, "unset", line, None)
             if val is not None:
                 env[key] = val
             table[key] = av
@@ -727,6 +729,7 @@ def _dispatch_stage(
     findings = ctx.findings
     unknown_env = st.inherits_unknown_env
     idx = st.index
+    esc = ctx.escape
     for n in body:
         cmd = n.keyword
         line = n.start_line
@@ -739,9 +742,10 @@ def _dispatch_stage(
                 if fname == "mount" and fval is not None:
                     fields = mount_fields(fval)
                     features.append(mount_feature(fields, line, idx))
-                    r = ctx.expand(fval, env, line, fatal=False)
-                    if r is not None and r.result != fval:
-                        fields = mount_fields(r.result)
+                    if _may_expand(fval, esc):
+                        r = ctx.expand(fval, env, line, fatal=False)
+                        if r is not None and r.result != fval:
+                            fields = mount_fields(r.result)
                     src = fields.get("from")
                     if src:
                         _dep_from(
@@ -753,7 +757,7 @@ def _dispatch_stage(
         if n.flags or n.heredocs or cmd == "onbuild":
             features.extend(features_of(n, idx))
         if cmd == "arg":
-            for word in n.args:
+            for word in n._words if n._words is not None else n.args:  # read only: no copy
                 key, default = _split_kv(word)
                 if not key:
                     raise InputError("ARG names can not be blank", path=ctx.path, line=line)
@@ -769,18 +773,16 @@ def _dispatch_stage(
                 if key in build_args:
                     av = ArgValue(key, build_args[key], "build-arg", line, default)
                     used_build_args.add(key)
+                elif default is not None and not _may_expand(default, esc):
+                    av = ArgValue(key, default, "default", line, default, [])
                 elif default is not None:
                     r = ctx.expand(default, env, line, fatal=False)
                     value = r.result if r is not None else None
                     deps = sorted(r.matched - {key}) if r is not None else []
                     av = ArgValue(key, value, "default", line, default, deps)
-                    if r is not None:
+                    if r is not None and r.unmatched:
                         _undefined(ctx, r.unmatched, env, unknown_env, line)
-                        base_env = (
-                            bool(r.unmatched)
-                            and unknown_env
-                            and _depends(ctx, default, env, r.result)
-                        )
+                        base_env = unknown_env and _depends(ctx, default, env, r.result)
                 elif key in global_env:
                     src = "global" if key not in _BUILTIN_NAMES else "builtin"
                     av = ArgValue(key, global_env[key], src, line)  # type: ignore[arg-type]
@@ -792,17 +794,22 @@ def _dispatch_stage(
                 _note_known(key, av.value, av.source, line, st.index, base_env, arch_args, toolkits)
         elif cmd in ("env", "label"):
             pairs: list[tuple[str, str, bool]] = []
-            a = n.args
+            a = n._words if n._words is not None else n.args  # read only: no copy
             unmatched: set[str] = set()
             for k in range(0, len(a) - 2, 3):
-                rk = ctx.expand(a[k], env, line, fatal=False)
-                rv = ctx.expand(a[k + 1], env, line, fatal=False)
+                key, val = a[k], a[k + 1]
+                if not _may_expand(key, esc) and not _may_expand(val, esc):
+                    pairs.append((key, val, False))  # nothing to expand
+                    continue
+                rk = ctx.expand(key, env, line, fatal=False)
+                rv = ctx.expand(val, env, line, fatal=False)
                 if rk is None or rv is None:
                     continue
                 unmatched |= rk.unmatched | rv.unmatched
-                dep = bool(rv.unmatched) and unknown_env and _depends(ctx, a[k + 1], env, rv.result)
+                dep = bool(rv.unmatched) and unknown_env and _depends(ctx, val, env, rv.result)
                 pairs.append((rk.result, rv.result, dep))
-            _undefined(ctx, unmatched, env, unknown_env, line)
+            if unmatched:
+                _undefined(ctx, unmatched, env, unknown_env, line)
             for k, v, base_env in pairs:
                 if cmd == "env":
                     if is_secret_name(k):
@@ -834,9 +841,11 @@ def _dispatch_stage(
                 )
             )
         elif cmd in ("workdir", "user", "expose", "volume", "stopsignal"):
-            for word in n.args:
+            for word in n._words if n._words is not None else n.args:  # read only: no copy
+                if not _may_expand(word, esc):
+                    continue  # no variable in it
                 r = ctx.expand(word, env, line, fatal=False)
-                if r is not None:
+                if r is not None and r.unmatched:
                     _undefined(ctx, r.unmatched, env, unknown_env, line)
 
 

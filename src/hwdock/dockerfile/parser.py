@@ -751,7 +751,13 @@ def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     children: list[Node] = []
     warnings: list[Warning] = []
     total = len(lines)
-    idx, comments = _directives(lines, st, path)
+    if lines and lines[0].lstrip(GO_SPACES)[:1] != "#":
+        # no comment at the top, so no directives: the first line ends them
+        st.directive_line = 1
+        st.directive_done = True
+        idx, comments = 0, []
+    else:
+        idx, comments = _directives(lines, st, path)
     _instructions(lines, idx, last_nl, "\r" in text, st, comments, children, warnings, path)
     if not children:
         raise InputError(
