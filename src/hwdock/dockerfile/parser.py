@@ -322,9 +322,10 @@ class _State:
 # a character other than printable ASCII and \t\n\v\f\r, or a quote, backslash or backquote
 _NOT_SIMPLE = re.compile(r"[^\t\n\v\f\r !#-&(-\[\]-_a-~]").search
 _PLAIN_FLAG = re.compile(r"(--[!#-&(-\[\]-_a-~]*)(?:[\t\v\f\r ]+|\Z)").match
-# A run of plain flags (as `_PLAIN_FLAG`), not followed by another `--`: when no flag is `--`
-# and no other Go space follows, these are all the flags and the arguments start right after.
-_FLAGS_THEN_ARGS = LazyRegex(r"(?:--[!#-&(-\[\]-_a-~]*+(?:[\t\v\f\r ]++|\Z))++(?!--)")
+# A run of plain flags (as `_PLAIN_FLAG`, but not a bare `--`, which ends the flags), not
+# followed by another `--`: unless a non-ASCII Go space follows, these are all the flags and
+# the arguments start right after.
+_FLAGS_THEN_ARGS = LazyRegex(r"((?:--[!#-&(-\[\]-_a-~]++(?:[\t\v\f\r ]++|\Z))++)(?!--)(.*)", re.S)
 
 
 def _words_regex(esc: str, ends_in_escape: bool) -> re.Pattern[str]:
@@ -880,12 +881,9 @@ def _instructions(
                 # `NAME args`: the common case, inline
                 if args[0] == "-" and args.startswith("--"):
                     m = _FLAGS_THEN_ARGS.match(args)
-                    if (
-                        m is not None
-                        and "--" not in (flags := m.group().split())  # ASCII spaces: split's
-                        and args[m.end() : m.end() + 1] not in _OTHER_SPACES
-                    ):
-                        args = args[m.end() :]  # begins and ends with no space
+                    if m is not None and (parts := m.groups())[1][:1] not in _OTHER_SPACES:
+                        flags = parts[0].split()  # ASCII spaces between: split's
+                        args = parts[1]  # begins and ends with no space
                     else:
                         args, flags = _extract_flags(args, esc)
                         args = args.strip(GO_SPACES)
