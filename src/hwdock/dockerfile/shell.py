@@ -290,6 +290,13 @@ class Lex:
             self._escaped = LazyRegex(rf"(?:[^$'\"{e}]|{e}.)*+{e}?\Z", re.S)
             self._unescape = LazyRegex(rf"{e}(.?)", re.S)
 
+    def _one_quoted(self, word: str, quote: str) -> bool:
+        """Whether `word` (which starts with `quote`) is one quoted string whose text is the
+        lexer's result: any single-quoted one, a double-quoted one without `$` or escapes."""
+        if not self._plain_quotes or word.find(quote, 1) != len(word) - 1:
+            return False
+        return quote == "'" or ("$" not in word and self.escape_token not in word)
+
     def process_word(self, word: str, env: Mapping[str, str]) -> WordResult:
         """Expand `word` (no splitting); raises ShellError."""
         if self.escape_token not in word:
@@ -303,8 +310,8 @@ class Lex:
                 m = _ONE_VAR(word)
                 if m is not None:  # the whole word is `$NAME` or `${NAME}`
                     return _lookup(m.group(1) or m.group(2), env)
-            elif first == "'" and self._plain_quotes and word.find("'", 1) == len(word) - 1:
-                return WordResult(word[1:-1], [])  # one single-quoted string: kept as it is
+            elif first in "'\"" and self._one_quoted(word, first):
+                return WordResult(word[1:-1], [])  # one quoted string: its text as it is
             if _SIMPLE_WORD(word) is not None:
                 return _simple_expand(word, env)
             quoted = self._quoted
@@ -330,7 +337,7 @@ class Lex:
                 m = _ONE_VAR(word)
                 if m is not None:
                     return env.get(m.group(1) or m.group(2)) or ""
-            elif first == "'" and self._plain_quotes and word.find("'", 1) == len(word) - 1:
+            elif first in "'\"" and self._one_quoted(word, first):
                 return word[1:-1]
             if _SIMPLE_WORD(word) is not None:
                 return _SIMPLE_VAR.sub(lambda m: env.get(m.group(1) or m.group(2)) or "", word)
