@@ -30,6 +30,7 @@ MAX_LINE_BYTES = 64 * 1024  # bufio.Scanner's default token limit in BuildKit
 _WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
 # the instruction's name and the spaces after it (what a split at the first run of spaces gives)
 _SPLIT_SPACES = "\t\v\f\r "
+_MAY_CONTINUE = frozenset("\\` \t")  # last characters of a line that may continue
 _OTHER_SPACES = frozenset(GO_SPACES) - frozenset(_SPLIT_SPACES)  # Go spaces but these
 _NAME_SPACES = LazyRegex(r"([A-Za-z]+)[\t\v\f\r ]+")  # a name, then ASCII spaces
 _HEAD = r"([^\t\v\f\r ]*)[\t\v\f\r ]*"  # rare: compiled on first use (through re's cache)
@@ -857,8 +858,29 @@ def _instructions(
                 # the end (BuildKit's `([^E])E[ \t]*$|^E[ \t]*$`)
                 t = line.rstrip(" \t")
                 if t[-1:] == esc and t[-2:-1] != esc:
+                    # continued: the following lines joined on (comment lines dropped, empty
+                    # ones dropped with a warning) up to one that does not continue
                     joined = True
-                    line, idx, empty_line = _join_continued(lines, idx, t[:-1], esc, crlf)
+                    line = t[:-1]
+                    empty_line = False
+                    while idx < total:
+                        cont = lines[idx]
+                        idx += 1
+                        if crlf:
+                            cont = cont.rstrip("\r")
+                        lstripped = cont.lstrip(GO_SPACES)
+                        if not lstripped:
+                            empty_line = True
+                            continue
+                        if lstripped[0] == "#":
+                            continue
+                        if cont[-1] in _MAY_CONTINUE:
+                            t = cont.rstrip(" \t")
+                            if t[-1:] == esc and t[-2:-1] != esc:
+                                line += t[:-1]
+                                continue
+                        line += cont
+                        break
                     if empty_line:
                         warnings.append(
                             Warning(
@@ -923,37 +945,6 @@ def _instructions(
         raise InputError(str(err), path=path, line=first) from None
     except RecursionError:
         raise InputError("instruction nested too deeply", path=path, line=idx) from None
-
-
-def _join_continued(
-    lines: list[str], idx: int, body: str, esc: str, crlf: bool
-) -> tuple[str, int, bool]:
-    """An instruction continued over the lines from `idx` on (its first line's text `body`):
-    the joined text, the index after its last line, and whether an empty line was skipped.
-    Comment lines inside are dropped."""
-    buf = [body]
-    empty_line = False
-    total = len(lines)
-    while idx < total:
-        cont = lines[idx]
-        idx += 1
-        if crlf:
-            cont = cont.rstrip("\r")
-        lstripped = cont.lstrip(GO_SPACES)
-        if not lstripped:
-            empty_line = True
-            continue
-        if lstripped[0] == "#":
-            continue
-        last = cont[-1]  # `cont` is not empty here
-        if last == esc or last == " " or last == "\t":
-            t = cont.rstrip(" \t")
-            if t[-1:] == esc and t[-2:-1] != esc:
-                buf.append(t[:-1])
-                continue
-        buf.append(cont)
-        break
-    return "".join(buf), idx, empty_line
 
 
 def _read_heredocs(
