@@ -230,8 +230,10 @@ def _from_syntax(
     stage_nodes: list[tuple[Node, list[Node]]],
     path: str,
     findings: list[DockerfileFinding],
+    checks: bool = True,
 ) -> tuple[list[tuple[str, str | None, str | None]], dict[str, int]]:
-    """Each FROM's (base, stage name, --platform), and the stage names' indices."""
+    """Each FROM's (base, stage name, --platform), and the stage names' indices; with
+    `checks`, the casing and duplicate-name findings."""
     parsed_from: list[tuple[str, str | None, str | None]] = []  # base, name, platform
     names: dict[str, int] = {}
     for i, (fn, _) in enumerate(stage_nodes):
@@ -248,8 +250,9 @@ def _from_syntax(
         name = None
         if len(a) == 3:
             as_word = a[1]
-            if (fn.value.isupper() and as_word.islower()) or (
-                fn.value.islower() and as_word.isupper()
+            if checks and (
+                (fn.value.isupper() and as_word.islower())
+                or (fn.value.islower() and as_word.isupper())
             ):
                 findings.append(
                     finding(
@@ -259,7 +262,7 @@ def _from_syntax(
                     )
                 )
             name = a[2].lower()
-            if a[2] != name:
+            if checks and a[2] != name:
                 findings.append(
                     finding(
                         "StageNameCasing", f"Stage name '{a[2]}' should be lowercase", fn.start_line
@@ -272,7 +275,9 @@ def _from_syntax(
                     path=path,
                     line=fn.start_line,
                 )
-            if name in names:
+            if name not in names:
+                names[name] = i
+            elif checks:
                 findings.append(
                     finding(
                         "DuplicateStageName",
@@ -280,8 +285,6 @@ def _from_syntax(
                         fn.start_line,
                     )
                 )
-            else:
-                names[name] = i
         plat = None
         for flag in fn.flags:
             fname, fval = split_flag(flag)
@@ -372,7 +375,7 @@ def analyze(
     for i, f in enumerate(froms):
         stage_nodes.append((nodes[f], nodes[f + 1 : froms[i + 1] if i + 1 < len(froms) else None]))
     n_stages = len(stage_nodes)
-    parsed_from, names = _from_syntax(stage_nodes, path, findings)
+    parsed_from, names = _from_syntax(stage_nodes, path, findings, checks)
 
     if target:
         t_low = target.lower()
@@ -392,7 +395,7 @@ def analyze(
     if not target:
         target_name = parsed_from[-1][1] or ""
 
-    target_s, build_s = str(target_p), str(build_p)
+    target_s, build_s = target_p.text, build_p.text
     builtins = _builtins(target_p, build_p, target_name, build_args, target_s, build_s)
 
     global_env, global_args = _meta_args(meta_nodes, builtins, build_args, ctx)
@@ -882,6 +885,13 @@ def _resolve_body(
             # keys and values are expanded against the environment before the instruction;
             # a pair that does not expand is left out (its finding would be dropped here)
             a = n._words if n._words is not None else n.args  # read only: no copy
+            if len(a) == 3 and not _may_expand(a[0], esc) and not _may_expand(a[1], esc):
+                # one pair, nothing to expand (the usual)
+                if cmd == "env":
+                    env[a[0]] = st.config_env[a[0]] = a[1]
+                else:
+                    st.labels[a[0]] = a[1]
+                continue
             pairs: list[tuple[str, str]] = []
             for k in range(0, len(a) - 2, 3):
                 key = a[k]

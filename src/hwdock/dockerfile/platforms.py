@@ -31,7 +31,7 @@ class Platform(FrozenRecord):
     os: str
     arch: str
     variant: str
-    _text: str
+    text: str  # "os/arch[/variant]", what str() gives
 
     def __init__(self, os: str, arch: str, variant: str = "") -> None:
         self._set("os", os)
@@ -41,10 +41,10 @@ class Platform(FrozenRecord):
             text = f"{os}/{arch}/{variant}" if variant else f"{os}/{arch}"
         else:
             text = "/".join(p for p in (os, arch, variant) if p)
-        self._set("_text", text)  # made once: analyze() prints two platforms per file
+        self._set("text", text)  # made once: analyze() prints two platforms per file
 
     def __str__(self) -> str:
-        return self._text
+        return self.text
 
 
 _COMPONENT = re.compile(r"[a-z0-9_.-]+(\([a-z0-9_.-]*\))?")
