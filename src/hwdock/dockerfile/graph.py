@@ -696,21 +696,14 @@ def _note_known(
     entry = known.known_arg(name)
     if entry is None:
         return
+    kind = entry["kind"]
     arch_args.append(
-        ArchArg(
-            name=name,
-            kind=entry["kind"],
-            value=value,
-            source=source,
-            line=line,
-            stage=stage,
-            meaning=entry.get("meaning", ""),
-            depends_on_base_env=base_env,
-        )
+        ArchArg(name, kind, value, source, line, stage, entry.get("meaning", ""), base_env)
     )
-    tk = known.toolkit_from_arg(name, value, line)
-    if tk is not None:
-        toolkits.append(tk)
+    if kind == "toolkit-version":  # the only kind `toolkit_from_arg` reads a version from
+        tk = known.toolkit_from_arg(name, value, line)
+        if tk is not None:
+            toolkits.append(tk)
 
 
 def _dispatch_stage(
