@@ -183,7 +183,7 @@ class _QuotedWords:
     (variables and escapes inside), with the lexer's default options: `match` says whether
     a word is one; `expand` gives the lexer's result for it."""
 
-    __slots__ = ("_esc", "_inner", "_part", "match")
+    __slots__ = ("_esc", "_inner", "_part", "_plain_part", "match")
 
     def __init__(self, esc: str) -> None:
         e = re.escape(esc)
@@ -199,6 +199,15 @@ class _QuotedWords:
         # inside double quotes an escape token keeps `"`, `$` and itself (and is kept before
         # anything else)
         self._inner = LazyRegex(rf"{e}([\"${e}])|\$(?:({_NAME})|\{{({_NAME})\}})")
+        self._plain_part = self._part_without_variables  # made once, not per word
+
+    def _part_without_variables(self, m: re.Match[str]) -> str:
+        """One part's text in a word without `$` (no closures over an environment needed)."""
+        i = m.lastindex
+        if i == 2:
+            text = m.group(2)
+            return self._inner.sub(_GROUP_1, text) if self._esc in text else text
+        return m.group(i)
 
     def expand(
         self,
@@ -208,6 +217,8 @@ class _QuotedWords:
         unmatched: set[str] | None = None,
     ) -> str:
         """`word` expanded; the variables found and not found go to the sets when given."""
+        if "$" not in word:
+            return self._part.sub(self._plain_part, word)
         esc = self._esc
         inner_sub = self._inner.sub
 
