@@ -1,12 +1,16 @@
 """`hwdock build`, `hwdock run`, `hwdock up`: carry a plan out on the real engine."""
 
 import os
-import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
 
+# No `from __future__ import annotations` here: typer reads register()'s annotations, which
+# name its local options. Module-level annotations that name types are quoted instead, and
+# typing is imported for the type checker only (`build --plan --json` skips typer and typing).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
 if TYPE_CHECKING:
+    from typing import Any
+
     import typer
 
     from hwdock.engine.engine import ContainerEngine
@@ -19,7 +23,7 @@ MODEL_DIR = "/models"
 def load_plan(
     plan_file: Path | None,
     source: Path | None,
-    plan_opts: dict[str, Any] | None = None,
+    plan_opts: "dict[str, Any] | None" = None,
     *,
     host_report: Path | None = None,
     from_capture: Path | None = None,
@@ -46,7 +50,7 @@ def load_plan(
 def plan_to_carry_out(
     plan_file: Path | None,
     source: Path | None,
-    plan_opts: dict[str, Any],
+    plan_opts: "dict[str, Any]",
     *,
     force: bool,
     host_report: Path | None,
@@ -123,7 +127,7 @@ def do_build(
     force: bool,
     wait: bool,
     no_cache: bool,
-) -> list[Any]:
+) -> "list[Any]":
     from hwdock.engine.execute import BuildOptions, execute_plan
 
     runlog.write_plan(plan.to_dict())
@@ -258,6 +262,8 @@ def do_run(
         if json_out:
             events.emit("dry-run", commands=[argv])
         else:
+            import shlex
+
             print(shlex.join(argv), flush=True)
         return 0
     missing = [d.split(":")[0] for d in spec.devices if not os.path.exists(d.split(":")[0])]
@@ -294,7 +300,7 @@ def do_run(
 RUN_TAIL_LINES = 5000
 
 
-def _run_teed(argv: list[str], env: dict[str, str], out: Any, seen: list[str]) -> int:
+def _run_teed(argv: list[str], env: dict[str, str], out: "Any", seen: list[str]) -> int:
     """Run `argv`, copying its stdout to `out` and its stderr to stderr as they come; the
     last RUN_TAIL_LINES lines of both (in arrival order) are left in `seen`."""
     import collections
@@ -307,7 +313,7 @@ def _run_teed(argv: list[str], env: dict[str, str], out: Any, seen: list[str]) -
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
     )
 
-    def pump(stream: Any, dest: Any) -> None:
+    def pump(stream: "Any", dest: "Any") -> None:
         for line in stream:
             dest.write(line)
             dest.flush()
@@ -364,7 +370,7 @@ def build(
     dry_run: bool,
     verbose: bool,
     json_out: bool,
-    plan_opts: dict[str, Any],
+    plan_opts: "dict[str, Any]",
     host_report: Path | None = None,
     from_capture: Path | None = None,
 ) -> None:
@@ -440,6 +446,8 @@ def fast_path(args: list[str]) -> int | None:
 
 
 def register(app: "typer.Typer") -> None:
+    from typing import Annotated, Any
+
     import typer
 
     from hwdock.commands.common import EngineOpt, FromOpt, HostOpt, PlanFileOpt, plan_options

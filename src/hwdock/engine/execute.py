@@ -12,56 +12,94 @@ code per kind of failure (failures.py).
 from __future__ import annotations
 
 import os
-import shlex
-import signal
-import subprocess
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from hwdock.engine.context import context_digest
-from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
-from hwdock.engine.engine import ContainerEngine
 from hwdock.engine.labels import PLAN_HASH_LABEL, image_labels, plan_hash
-from hwdock.engine.runlog import Events, RunLog, tag_lock
+from hwdock.engine.runlog import tag_lock
 from hwdock.errors import ExitCode, HwdockError, InputError
-from hwdock.plan.model import ImageStep, Plan
 
+# Start-up time: an up-to-date `hwdock build` runs this module's decision path only, so the
+# modules a build needs (subprocess, signal, threading, shlex) are imported where a build
+# runs, and the records below are plain classes: `dataclasses` costs about 9 ms to import.
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~2 ms)
 if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
+    from typing import Any
+
+    from hwdock.engine.engine import ContainerEngine
     from hwdock.engine.registry import Registry
+    from hwdock.engine.runlog import Events, RunLog
+    from hwdock.plan.model import ImageStep, Plan
 
 
-@dataclass
 class BuildOptions:
-    base_dir: Path = field(default_factory=Path.cwd)  # where relative contexts resolve
-    network: str | None = None  # --network for builds; None: the engine's default
-    force: bool = False  # build even when up to date
-    wait: bool = True  # wait for another hwdock building the same tag (else LOCKED)
-    no_cache: bool = False
-    registry: Registry | None = None
-    interrupt_grace_s: float = 10.0
+    __slots__ = (
+        "base_dir",
+        "force",
+        "interrupt_grace_s",
+        "network",
+        "no_cache",
+        "registry",
+        "wait",
+    )
+
+    def __init__(
+        self,
+        base_dir: Path | None = None,  # where relative contexts resolve; None: the cwd
+        network: str | None = None,  # --network for builds; None: the engine's default
+        force: bool = False,  # build even when up to date
+        wait: bool = True,  # wait for another hwdock building the same tag (else LOCKED)
+        no_cache: bool = False,
+        registry: Registry | None = None,
+        interrupt_grace_s: float = 10.0,
+    ) -> None:
+        self.base_dir = Path.cwd() if base_dir is None else base_dir
+        self.network = network
+        self.force = force
+        self.wait = wait
+        self.no_cache = no_cache
+        self.registry = registry
+        self.interrupt_grace_s = interrupt_grace_s
 
 
-@dataclass
 class StepResult:
-    step: str
-    image: str
-    result: str  # "built" | "up-to-date" | "present" | "pulled" | "local"
-    image_id: str | None = None
-    plan_hash: str | None = None
-    seconds: float = 0.0
+    __slots__ = ("image", "image_id", "plan_hash", "result", "seconds", "step")
+
+    def __init__(
+        self,
+        step: str,
+        image: str,
+        result: str,  # "built" | "up-to-date" | "present" | "pulled" | "local"
+        image_id: str | None = None,
+        plan_hash: str | None = None,
+        seconds: float = 0.0,
+    ) -> None:
+        self.step = step
+        self.image = image
+        self.result = result
+        self.image_id = image_id
+        self.plan_hash = plan_hash
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return (
+            f"StepResult(step={self.step!r}, image={self.image!r}, result={self.result!r}, "
+            f"image_id={self.image_id!r}, plan_hash={self.plan_hash!r}, seconds={self.seconds!r})"
+        )
 
 
-@dataclass
 class PreparedBuild:
-    step: ImageStep
-    context: Path
-    dockerfile: Path
-    dockerfile_text: str
+    __slots__ = ("context", "dockerfile", "dockerfile_text", "step")
+
+    def __init__(
+        self, step: ImageStep, context: Path, dockerfile: Path, dockerfile_text: str
+    ) -> None:
+        self.step = step
+        self.context = context
+        self.dockerfile = dockerfile
+        self.dockerfile_text = dockerfile_text
 
     def features(self) -> list[str]:
         """BuildKit-only features of the Dockerfile (read only when the builder lacks them)."""
@@ -161,6 +199,9 @@ def compute_plan_hash(
 ) -> str:
     """`bases`: image id (or "absent") of each FROM image, so a re-pulled base rebuilds; a
     callable is asked after the context digest (inspects run meanwhile)."""
+    from hwdock.engine.context import context_digest
+    from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
+
     matcher = Matcher.from_context(pb.context)
     try:
         ignore_text = (pb.context / ".dockerignore").read_text(errors="replace")
@@ -416,6 +457,9 @@ def build_step(
 
 
 def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
+    import signal
+    import subprocess
+
     for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
@@ -430,6 +474,9 @@ def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
 
 def _term_as_interrupt() -> Any:
     """While a build runs, SIGTERM cleans up like Ctrl-C (main thread only)."""
+    import signal
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         return None
 
@@ -448,6 +495,11 @@ def _run_build(
     events: Events,
     runlog: RunLog,
 ) -> str:
+    import shlex
+    import signal
+    import subprocess
+    from collections import deque
+
     from hwdock.engine.failures import classify, explain
     from hwdock.engine.progress import ProgressParser
 
@@ -536,6 +588,8 @@ def dry_run_script(
     engine: ContainerEngine, plan: Plan, opts: BuildOptions, run_dir: Path
 ) -> list[str]:
     """The exact shell commands a build would run, one per line (comments say why)."""
+    import shlex
+
     out: list[str] = [f"mkdir -p {shlex.quote(str(run_dir))}"]
     for step in plan.steps:
         out.append(f"# step {step.id}: {step.action} {step.image} — {step.reason}")

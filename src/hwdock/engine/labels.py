@@ -13,12 +13,14 @@ recipe is, so they are left out entirely.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
-from collections.abc import Mapping
 
 from hwdock import __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 PLAN_HASH_LABEL = "dev.hwdock.plan-hash"
 HASH_VERSION = 1
@@ -52,6 +54,8 @@ def image_labels(
     *, plan_hash_value: str, title: str, source: str | None, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """OCI annotations plus hwdock's own; values here must never come from secrets."""
+    import datetime as _dt  # here: the "nothing changed" path labels nothing
+
     labels = {
         "org.opencontainers.image.title": title,
         "org.opencontainers.image.created": _dt.datetime.now(_dt.UTC).strftime(
