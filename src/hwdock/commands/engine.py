@@ -27,20 +27,29 @@ def load_plan(
     *,
     host_report: Path | None = None,
     from_capture: Path | None = None,
+    remembered: bool = False,
 ) -> "tuple[Plan, Path]":
     """The plan to carry out (saved with --plan, or made from SOURCE, default ".", with the
-    plan options), and the directory its relative build contexts resolve from."""
-    from hwdock.commands.plan_inputs import PlanArgs, load_host, make_plan, read_plan
-    from hwdock.errors import UsageError
+    plan options), and the directory its relative build contexts resolve from.
 
+    `remembered`: a saved plan may come back as the `saved_plan.PlanRecord` of an earlier read
+    of the same file (for `hwdock build`, which only reads steps, verdicts and source)."""
     if plan_file is not None:
         if source is not None:
+            from hwdock.errors import UsageError
+
             raise UsageError("give SOURCE or --plan, not both")
+        if remembered:
+            from hwdock.commands.saved_plan import read_plan
+        else:
+            from hwdock.commands.plan_inputs import read_plan
         plan = read_plan(plan_file)
         base = plan_file.resolve().parent
         if plan.source and Path(plan.source).is_dir():
             base = Path(plan.source).resolve()
         return plan, base
+    from hwdock.commands.plan_inputs import PlanArgs, load_host, make_plan
+
     src = (source or Path(".")).resolve()
     args = PlanArgs(source=src, **(plan_opts or {}))
     args.check()
@@ -55,14 +64,22 @@ def plan_to_carry_out(
     force: bool,
     host_report: Path | None,
     from_capture: Path | None,
+    remembered: bool = False,
 ) -> "tuple[Plan, Path]":
     """`load_plan`, with --build-arg/--tag applied to a saved plan, refused when the plan says
     the image cannot work here (unless --force)."""
-    from hwdock.commands.plan_inputs import parse_pairs
+    args: dict[str, str] = {}
+    if plan_opts.get("build_arg"):
+        from hwdock.commands.plan_inputs import parse_pairs
 
-    args = parse_pairs(plan_opts.get("build_arg"))
+        args = parse_pairs(plan_opts.get("build_arg"))
     plan, base = load_plan(
-        plan_file, source, plan_opts, host_report=host_report, from_capture=from_capture
+        plan_file,
+        source,
+        plan_opts,
+        host_report=host_report,
+        from_capture=from_capture,
+        remembered=remembered,
     )
     if plan_file is not None:
         apply_overrides(plan, args, plan_opts.get("tag"))
@@ -387,6 +404,7 @@ def build(
             force=force,
             host_report=host_report,
             from_capture=from_capture,
+            remembered=True,
         )
         if dry_run:
             _dry_run_build(plan, base, eng, network, no_cache, json_out, events)
