@@ -66,6 +66,7 @@ NOT_ON_THE_FAST_PATH = (
     "socket",
     "secrets",
     "datetime",
+    "hashlib",
     "shlex",
     "platformdirs",
     "typer",

@@ -16,12 +16,12 @@ export, doctor) reads the plan with `plan_inputs.read_plan`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 
 from hwdock import __version__
+from hwdock.sha import sha256
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
 if TYPE_CHECKING:
@@ -150,12 +150,12 @@ def _key(data: bytes) -> str | None:
     when a source cannot be read (then nothing is remembered)."""
     import hwdock
 
-    h = hashlib.sha256(b"hwdock-saved-plan-v1\0" + __version__.encode() + b"\0")
+    h = sha256(b"hwdock-saved-plan-v1\0" + __version__.encode() + b"\0")
     root = os.path.dirname(hwdock.__file__ or "")
     try:
         for rel in _SOURCES:
             with open(os.path.join(root, rel), "rb") as f:
-                h.update(hashlib.sha256(f.read()).digest())
+                h.update(sha256(f.read()).digest())
     except OSError:
         return None
     h.update(data)

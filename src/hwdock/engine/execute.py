@@ -143,13 +143,13 @@ def base_images(pb: PreparedBuild) -> list[str]:
     Remembered in the state directory by (Dockerfile text, build args, target), so the
     "nothing changed" path neither imports nor runs the Dockerfile analyzer (~30 ms).
     """
-    import hashlib
     import json
 
     from hwdock import __version__
     from hwdock.engine.runlog import state_dir
+    from hwdock.sha import sha256
 
-    key = hashlib.sha256(
+    key = sha256(
         json.dumps(
             [__version__, pb.dockerfile_text, sorted(pb.step.build_args.items()), pb.step.target]
         ).encode("utf-8", "surrogateescape")

@@ -13,10 +13,10 @@ recipe is, so they are left out entirely.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from hwdock import __version__
+from hwdock.sha import sha256
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
 if TYPE_CHECKING:
@@ -38,8 +38,8 @@ def plan_hash(
 ) -> str:
     doc = {
         "v": HASH_VERSION,
-        "dockerfile": hashlib.sha256(dockerfile_text.encode()).hexdigest(),
-        "dockerignore": hashlib.sha256(dockerignore_text.encode()).hexdigest(),
+        "dockerfile": sha256(dockerfile_text.encode()).hexdigest(),
+        "dockerignore": sha256(dockerignore_text.encode()).hexdigest(),
         "build_args": dict(sorted(build_args.items())),
         "target": target,
         "platform": platform,
@@ -47,7 +47,7 @@ def plan_hash(
         "parents": dict(sorted((parents or {}).items())),
     }
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-    return "sha256:" + hashlib.sha256(blob).hexdigest()
+    return "sha256:" + sha256(blob).hexdigest()
 
 
 def image_labels(

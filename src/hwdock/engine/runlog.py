@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hwdock.errors import ExitCode, HwdockError
+from hwdock.sha import sha256
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
 if TYPE_CHECKING:  # types only: `hwdock build`'s fast path imports this module
@@ -98,11 +99,10 @@ def tag_lock(
     """Hold an exclusive lock for building `tag`; another hwdock waits (or fails, LOCKED)."""
     import errno
     import fcntl
-    import hashlib
 
     d = state_dir() / "locks"
     d.mkdir(parents=True, exist_ok=True)
-    path = d / (hashlib.sha256(tag.encode()).hexdigest()[:24] + ".lock")
+    path = d / (sha256(tag.encode()).hexdigest()[:24] + ".lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
