@@ -62,35 +62,51 @@ def docker_socket(env: Mapping[str, str] | None = None) -> str | None:
 
 
 class EngineAPI:
-    """GET requests to a Docker Engine API on a unix socket."""
+    """GET requests to a Docker Engine API on a unix socket.
+
+    A request is sent (`start`) and its answer read later (`finish`): the daemon works on two
+    look-ups, and hwdock on the context digest, at the same time."""
 
     def __init__(self, path: str, timeout: float = 30.0):
         self.path = path
         self.timeout = timeout
 
-    def get(self, url: str) -> tuple[int, bytes]:
-        """(status, body) of `GET url`; ApiUnavailable when the socket does not answer HTTP."""
+    def start(self, url: str) -> _socket.socket:
+        """Send `GET url`; the socket to read the answer from (ApiUnavailable if none)."""
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            s.settimeout(self.timeout)
+            s.connect(self.path)
+            s.sendall(f"GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n".encode("ascii"))
+        except OSError as err:  # absent, refused, permission, timeout
+            s.close()
+            raise ApiUnavailable(f"{self.path}: {err}") from err
+        return s
+
+    def finish(self, s: _socket.socket) -> tuple[int, bytes]:
+        """(status, body) of a request `start` sent; ApiUnavailable when it is not HTTP."""
         chunks: list[bytes] = []
         try:
-            s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-            try:
-                s.settimeout(self.timeout)
-                s.connect(self.path)
-                s.sendall(f"GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n".encode("ascii"))
-                while True:
-                    data = s.recv(65536)
-                    if not data:
-                        break
-                    chunks.append(data)
-            finally:
-                s.close()
-        except OSError as err:  # absent, refused, permission, timeout
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+        except OSError as err:  # reset, timeout
             raise ApiUnavailable(f"{self.path}: {err}") from err
+        finally:
+            s.close()
         return _parse_response(b"".join(chunks), self.path)
 
-    def image_inspect(self, ref: str) -> dict[str, Any] | None:
-        """What `docker image inspect REF` prints (its one element), or None when absent."""
-        status, body = self.get(f"/images/{_quote(ref)}/json")
+    def get(self, url: str) -> tuple[int, bytes]:
+        """(status, body) of `GET url`; ApiUnavailable when the socket does not answer HTTP."""
+        return self.finish(self.start(url))
+
+    def image_inspect_start(self, ref: str) -> _socket.socket:
+        return self.start(f"/images/{_quote(ref)}/json")
+
+    def image_inspect_finish(self, s: _socket.socket, ref: str) -> dict[str, Any] | None:
+        status, body = self.finish(s)
         if status == 404:
             return None
         if status != 200:
@@ -100,6 +116,10 @@ class EngineAPI:
         except ValueError as err:
             raise ApiUnavailable(f"{self.path}: not JSON ({err})") from err
         return data if isinstance(data, dict) else None
+
+    def image_inspect(self, ref: str) -> dict[str, Any] | None:
+        """What `docker image inspect REF` prints (its one element), or None when absent."""
+        return self.image_inspect_finish(self.image_inspect_start(ref), ref)
 
 
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/:@")

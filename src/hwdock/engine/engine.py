@@ -18,6 +18,7 @@ from hwdock.errors import ExitCode, HwdockError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
 if TYPE_CHECKING:  # the "nothing changed" build path imports none of these (start-up time)
+    import _socket
     import subprocess
     from collections.abc import Mapping, Sequence
     from typing import Any, Literal
@@ -28,15 +29,19 @@ if TYPE_CHECKING:  # the "nothing changed" build path imports none of these (sta
 
 
 class PendingInspect:
-    """An image inspect under way: a client process, or the Engine API's answer already."""
+    """An image inspect under way: a client process, or a request sent to the Engine API."""
 
-    __slots__ = ("proc", "result")
+    __slots__ = ("proc", "ref", "request")
 
     def __init__(
-        self, proc: subprocess.Popen[str] | None, result: dict[str, Any] | None = None
+        self,
+        ref: str,
+        proc: subprocess.Popen[str] | None = None,
+        request: _socket.socket | None = None,
     ) -> None:
+        self.ref = ref
         self.proc = proc
-        self.result = result
+        self.request = request
 
 
 class ContainerEngine:
@@ -180,10 +185,16 @@ class ContainerEngine:
         return data[0] if isinstance(data, list) and data else None
 
     def image_inspect_start(self, ref: str) -> PendingInspect:
-        """Start an inspect; a client process runs in the background (overlapping the context
-        digest), while the Engine API answers at once (about a millisecond)."""
-        if self._api() is not None:
-            return PendingInspect(None, self.image_inspect(ref))
+        """Start an inspect, to finish with `image_inspect_finish` after other work (the context
+        digest): a request to the Engine API, or else a client process in the background."""
+        api = self._api()
+        if api is not None:
+            from hwdock.engine.api import ApiUnavailable
+
+            try:
+                return PendingInspect(ref, request=api.image_inspect_start(ref))
+            except ApiUnavailable:
+                self._api_off = True  # ask the client from now on (it names the problem)
         import subprocess
 
         proc = subprocess.Popen(
@@ -194,12 +205,21 @@ class ContainerEngine:
             text=True,
             env=self.env(),
         )
-        return PendingInspect(proc, None)
+        return PendingInspect(ref, proc=proc)
 
     def image_inspect_finish(self, pending: PendingInspect) -> dict[str, Any] | None:
+        if pending.request is not None:
+            from hwdock.engine.api import ApiUnavailable
+
+            api = self._api_obj
+            assert api is not None  # it sent the request
+            try:
+                return api.image_inspect_finish(pending.request, pending.ref)
+            except ApiUnavailable:
+                self._api_off = True
+                return self._inspect_result(self._call(["image", "inspect", pending.ref]))
         proc = pending.proc
-        if proc is None:
-            return pending.result
+        assert proc is not None
         import subprocess
 
         out, err = proc.communicate(timeout=60)
