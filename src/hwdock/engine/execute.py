@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hwdock.engine.context import context_digest
-from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
 from hwdock.engine.engine import ContainerEngine
 from hwdock.engine.labels import PLAN_HASH_LABEL, image_labels, plan_hash
 from hwdock.engine.runlog import Events, RunLog, tag_lock
+from hwdock.engine.watch import watched_context_digest
 from hwdock.errors import ExitCode, HwdockError, InputError
 from hwdock.plan.model import ImageStep, Plan
 
@@ -54,6 +53,7 @@ class StepResult:
     image_id: str | None = None
     plan_hash: str | None = None
     seconds: float = 0.0
+    context_check: str | None = None  # "watcher" (asked) or "walk" (computed); None: no digest
 
 
 @dataclass
@@ -62,6 +62,7 @@ class PreparedBuild:
     context: Path
     dockerfile: Path
     dockerfile_text: str
+    context_check: str | None = None  # how the context digest was had: "watcher" or "walk"
 
     def features(self) -> list[str]:
         """BuildKit-only features of the Dockerfile (read only when the builder lacks them)."""
@@ -161,17 +162,17 @@ def compute_plan_hash(
 ) -> str:
     """`bases`: image id (or "absent") of each FROM image, so a re-pulled base rebuilds; a
     callable is asked after the context digest (inspects run meanwhile)."""
-    matcher = Matcher.from_context(pb.context)
     try:
-        ignore_text = (pb.context / ".dockerignore").read_text(errors="replace")
+        ignore_text = (pb.context / ".dockerignore").read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         ignore_text = ""
+    texts = [ignore_text]
     own = pb.dockerfile.with_name(pb.dockerfile.name + ".dockerignore")
     if own.is_file():  # a Dockerfile's own ignore file (newer BuildKit frontends)
-        own_text = own.read_text(errors="replace")
-        matcher = BothMatcher(matcher, Matcher(parse(own_text)))
+        own_text = own.read_text(encoding="utf-8", errors="replace")
+        texts.append(own_text)
         ignore_text += "\0" + own_text
-    digest = context_digest(pb.context, matcher)
+    digest, pb.context_check = watched_context_digest(pb.context, texts)
     if callable(bases):
         bases = bases()
     return plan_hash(
@@ -268,6 +269,7 @@ def execute_plan(
             result=res.result,
             image_id=res.image_id,
             seconds=round(res.seconds, 3),
+            **({"context_check": res.context_check} if res.context_check else {}),
         )
     return results
 
@@ -398,6 +400,7 @@ def build_step(
                     str(have.get("Id")),
                     h,
                     time.monotonic() - t0,
+                    pb.context_check,
                 )
         iidfile = runlog.dir / f"{step.id}.iid"
         labels = image_labels(plan_hash_value=h, title=step.image, source=None, extra=step.labels)
@@ -412,7 +415,9 @@ def build_step(
         )
         image_id = _run_build(engine, step, argv, iidfile, opts, events, runlog)
         engine.tag(image_id, step.image)
-    return StepResult(step.id, step.image, "built", image_id, h, time.monotonic() - t0)
+    return StepResult(
+        step.id, step.image, "built", image_id, h, time.monotonic() - t0, pb.context_check
+    )
 
 
 def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
