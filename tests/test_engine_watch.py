@@ -373,6 +373,26 @@ def test_watch_cli_lists_and_stops(state: Path, tmp_path: Path) -> None:
     assert "no context watcher runs" in out.stdout
 
 
+def test_a_context_with_more_directories_than_its_share_of_watches_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Watches are a per-user budget that editors need too: a watcher takes at most 1/4."""
+    from inotify_simple import INotify
+
+    from hwdock.engine import watchd
+
+    ctx = _context(tmp_path)  # 10 directories
+    monkeypatch.setattr(watchd, "_read_int", lambda path: 4 * 9)
+    with INotify() as ino:
+        got = watchd._take_baseline(ino, str(ctx), [""])
+    assert "more directories than hwdock may watch" in got["error"]
+    assert "max_user_watches=36" in got["error"]
+    monkeypatch.setattr(watchd, "_read_int", lambda path: 4 * 10)
+    with INotify() as ino:
+        got = watchd._take_baseline(ino, str(ctx), [""])
+    assert got["digest"] == _fresh(ctx) and len(got["dirs"]) == 10
+
+
 # ---------------------------------------------------------------- with the real engine
 
 

@@ -82,7 +82,9 @@ STEADY_S = 10.0  # a baseline voided sooner than this doubles the wait before th
 MAX_BACKOFF_S = 60.0  # (a file in the context written every second costs a walk a minute)
 MAX_FAILURES = 3  # baselines that failed outright in a row before the watcher leaves
 TICK_S = 2.0  # how often it checks that its context and socket are still there
-DEFAULT_IDLE_S = 3 * 3600
+DEFAULT_IDLE_S = 3600.0
+WATCH_SHARE = 4  # use at most 1/4 of the user's inotify watches: editors need theirs
+LOG_KEEP = 256 * 1024  # a log larger than this is emptied when a watcher starts
 
 
 class Watcher:
@@ -108,7 +110,7 @@ class Watcher:
         self.excluded = _excluder(self.matcher)
         self.last_event = 0.0
         self.last_question = time.monotonic()
-        self.child: tuple[int, int, int, str, list[str]] | None = None  # pid, fd, gen, key, texts
+        self.child: tuple[int, int, int, str] | None = None  # pid, pipe, generation, ignore key
         self.sel = selectors.DefaultSelector()
         self.sock = None
         self.sock_ino = 0
@@ -180,12 +182,12 @@ class Watcher:
             finally:
                 os._exit(code)
         os.close(w)
-        self.child = (pid, r, gen, proto.ignore_key(texts), texts)
+        self.child = (pid, r, gen, proto.ignore_key(texts))
         self.sel.register(r, selectors.EVENT_READ, "child")
 
     def finish_baseline(self) -> None:
         assert self.child is not None
-        pid, r, gen, key, _texts = self.child
+        pid, r, gen, key = self.child
         self.child = None
         self.sel.unregister(r)
         chunks = []
@@ -392,18 +394,22 @@ def _take_baseline(inotify: Any, root: str, texts: list[str]) -> dict[str, Any]:
     excluded = _excluder(matcher)
     dirs: list[tuple[int, str]] = []
     todo = [""]
+    limit = _read_int("/proc/sys/fs/inotify/max_user_watches")
+    most = max(limit // WATCH_SHARE, 1) if limit else None
     while todo:
         rel = todo.pop()
         path = os.path.join(root, rel) if rel else root
         try:
+            if most is not None and len(dirs) >= most:
+                raise OSError(errno.ENOSPC, "over hwdock's share of the watches")
             wd = inotify.add_watch(path, MASK)
         except OSError as err:
             if err.errno == errno.ENOSPC:
-                limit = _read_int("/proc/sys/fs/inotify/max_user_watches")
                 return {
-                    "error": "the context has more directories than inotify may watch "
-                    f"(fs.inotify.max_user_watches={limit}); hwdock walks it on every build "
-                    "instead (raise the limit with sysctl to let it watch)"
+                    "error": f"the context has more directories than hwdock may watch (1/"
+                    f"{WATCH_SHARE} of fs.inotify.max_user_watches={limit}, leaving the rest "
+                    "to editors); hwdock walks it on every build instead (raise the limit "
+                    "with sysctl to let it watch)"
                 }
             if not rel:
                 return {"failed": f"cannot watch the context directory: {err}"}
@@ -470,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return 0  # another watcher already serves this context
+    with contextlib.suppress(OSError):
+        if os.fstat(2).st_size > LOG_KEEP:
+            os.ftruncate(2, 0)  # the log is opened for appending: this starts it afresh
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # started from a terminal: not its Ctrl-C
     try:
