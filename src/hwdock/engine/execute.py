@@ -65,7 +65,7 @@ class BuildOptions:
 
 
 class StepResult:
-    __slots__ = ("image", "image_id", "plan_hash", "result", "seconds", "step")
+    __slots__ = ("context_check", "image", "image_id", "plan_hash", "result", "seconds", "step")
 
     def __init__(
         self,
@@ -75,6 +75,7 @@ class StepResult:
         image_id: str | None = None,
         plan_hash: str | None = None,
         seconds: float = 0.0,
+        context_check: str | None = None,  # "watcher" (asked) or "walk" (computed); None: no digest
     ) -> None:
         self.step = step
         self.image = image
@@ -82,24 +83,32 @@ class StepResult:
         self.image_id = image_id
         self.plan_hash = plan_hash
         self.seconds = seconds
+        self.context_check = context_check
 
     def __repr__(self) -> str:
         return (
             f"StepResult(step={self.step!r}, image={self.image!r}, result={self.result!r}, "
-            f"image_id={self.image_id!r}, plan_hash={self.plan_hash!r}, seconds={self.seconds!r})"
+            f"image_id={self.image_id!r}, plan_hash={self.plan_hash!r}, seconds={self.seconds!r}, "
+            f"context_check={self.context_check!r})"
         )
 
 
 class PreparedBuild:
-    __slots__ = ("context", "dockerfile", "dockerfile_text", "step")
+    __slots__ = ("context", "context_check", "dockerfile", "dockerfile_text", "step")
 
     def __init__(
-        self, step: ImageStep, context: Path, dockerfile: Path, dockerfile_text: str
+        self,
+        step: ImageStep,
+        context: Path,
+        dockerfile: Path,
+        dockerfile_text: str,
+        context_check: str | None = None,  # how the context digest was had: "watcher" or "walk"
     ) -> None:
         self.step = step
         self.context = context
         self.dockerfile = dockerfile
         self.dockerfile_text = dockerfile_text
+        self.context_check = context_check
 
     def features(self) -> list[str]:
         """BuildKit-only features of the Dockerfile (read only when the builder lacks them)."""
@@ -199,20 +208,19 @@ def compute_plan_hash(
 ) -> str:
     """`bases`: image id (or "absent") of each FROM image, so a re-pulled base rebuilds; a
     callable is asked after the context digest (inspects run meanwhile)."""
-    from hwdock.engine.context import context_digest
-    from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
+    from hwdock.engine.watch import watched_context_digest
 
-    matcher = Matcher.from_context(pb.context)
     try:
-        ignore_text = (pb.context / ".dockerignore").read_text(errors="replace")
+        ignore_text = (pb.context / ".dockerignore").read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         ignore_text = ""
+    texts = [ignore_text]
     own = pb.dockerfile.with_name(pb.dockerfile.name + ".dockerignore")
     if own.is_file():  # a Dockerfile's own ignore file (newer BuildKit frontends)
-        own_text = own.read_text(errors="replace")
-        matcher = BothMatcher(matcher, Matcher(parse(own_text)))
+        own_text = own.read_text(encoding="utf-8", errors="replace")
+        texts.append(own_text)
         ignore_text += "\0" + own_text
-    digest = context_digest(pb.context, matcher)
+    digest, pb.context_check = watched_context_digest(pb.context, texts)
     if callable(bases):
         bases = bases()
     return plan_hash(
@@ -309,6 +317,7 @@ def execute_plan(
             result=res.result,
             image_id=res.image_id,
             seconds=round(res.seconds, 3),
+            **({"context_check": res.context_check} if res.context_check else {}),
         )
     return results
 
@@ -439,6 +448,7 @@ def build_step(
                     str(have.get("Id")),
                     h,
                     time.monotonic() - t0,
+                    pb.context_check,
                 )
         iidfile = runlog.dir / f"{step.id}.iid"
         labels = image_labels(plan_hash_value=h, title=step.image, source=None, extra=step.labels)
@@ -453,7 +463,9 @@ def build_step(
         )
         image_id = _run_build(engine, step, argv, iidfile, opts, events, runlog)
         engine.tag(image_id, step.image)
-    return StepResult(step.id, step.image, "built", image_id, h, time.monotonic() - t0)
+    return StepResult(
+        step.id, step.image, "built", image_id, h, time.monotonic() - t0, pb.context_check
+    )
 
 
 def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
