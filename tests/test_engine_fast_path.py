@@ -112,14 +112,20 @@ def test_import_parents_reads_the_tree() -> None:
 
 
 @pytest.mark.engine
+@pytest.mark.parametrize("watcher", [True, False], ids=["watcher", "walk"])
 def test_up_to_date_build_imports_none_of_the_heavy_modules(
-    docker_cli: str, busybox_image: str, tmp_path: Path
+    docker_cli: str, busybox_image: str, tmp_path: Path, watcher: bool
 ) -> None:
+    """With a context watcher's answer nothing heavy is imported at all; when the build walks
+    the context, only the walk (hwdock.engine.context) may import what it needs."""
     import json
     import os
     import secrets
     import subprocess
     import sys
+    import time
+
+    from hwdock.engine import watch
 
     root = Path(__file__).resolve().parent.parent
     ctx = tmp_path / "ctx"
@@ -129,40 +135,42 @@ def test_up_to_date_build_imports_none_of_the_heavy_modules(
     tag = f"hwdock-engine-test-{secrets.token_hex(4)}/fast:1"
     step = {"id": "app", "action": "build", "image": tag, "reason": "r", "context": str(ctx)}
     plan = tmp_path / "plan.json"
-    plan.write_text(
-        json.dumps(
-            {
-                "kind": "plan",
-                "recipe": "generic",
-                "platform": "cpu",
-                "route": "build",
-                "steps": [step],
-            }
-        )
-    )
-    env = {**os.environ, "PYTHONPATH": str(root / "src"), "HWDOCK_STATE_DIR": str(tmp_path / "s")}
+    doc = {"kind": "plan", "recipe": "generic", "platform": "cpu", "route": "build"}
+    plan.write_text(json.dumps({**doc, "steps": [step]}))
+    state = tmp_path / "s"
+    env = {**os.environ, "PYTHONPATH": str(root / "src"), "HWDOCK_STATE_DIR": str(state)}
+    env["HWDOCK_WATCH"] = "1" if watcher else "0"
     env.pop("HWDOCK_ENGINE", None)
     argv = ["-m", "hwdock", "build", "--plan", str(plan), "--network", "none", "--json"]
     try:
         first = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env)
         assert '"result": "built"' in first.stdout, first.stderr
+        deadline = time.monotonic() + 20
+        while watcher and time.monotonic() < deadline:
+            if [w.data.get("state") for w in watch.list_watchers(state)] == ["ready"]:
+                break
+            time.sleep(0.1)
         again = subprocess.run(
             [sys.executable, "-X", "importtime", *argv], capture_output=True, text=True, env=env
         )
         assert again.returncode == 0, again.stderr[-2000:]
-        assert '"result": "up-to-date"' in again.stdout
+        (done,) = [json.loads(x) for x in again.stdout.splitlines() if '"step-done"' in x]
+        assert done["result"] == "up-to-date"
+        assert done["context_check"] == ("watcher" if watcher else "walk")
         parents = _import_parents(again.stderr)
         loaded = set(parents) | set(parents.values())
         assert {"hwdock.engine.execute", "hwdock.engine.api"} <= loaded  # the tree was read
 
-        def via_context_digest(module: str) -> bool:
+        def via_walk(module: str) -> bool:
             while module in parents:
                 module = parents[module]
                 if module == "hwdock.engine.context":
-                    return True
+                    return not watcher
             return False
 
-        heavy = [m for m in NOT_ON_THE_FAST_PATH if m in loaded and not via_context_digest(m)]
+        heavy = [m for m in NOT_ON_THE_FAST_PATH if m in loaded and not via_walk(m)]
         assert heavy == [], {m: parents.get(m) for m in heavy}
+        assert watcher != ("hwdock.engine.context" in loaded)
     finally:
+        watch.stop_watchers(state=state)
         subprocess.run([docker_cli, "image", "rm", "--force", tag], capture_output=True)

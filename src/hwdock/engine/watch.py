@@ -15,11 +15,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from hwdock.engine import watchproto as proto
-from hwdock.engine.context import ContextDigest, context_digest
-from hwdock.engine.dockerignore import Matcher
+
+# A watcher's "nothing changed" answer is on the up-to-date build's path: the walk
+# (hwdock.engine.context, whose dataclass costs ~9 ms to import) and the matcher are only
+# imported and built when the build walks.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from hwdock.engine.context import ContextDigest
+    from hwdock.engine.dockerignore import Matcher
 
 __all__ = [
     "WatcherInfo",
@@ -46,19 +53,35 @@ def _state_dir() -> Path:
     return state_dir()
 
 
+class WatchedDigest:
+    """A watcher's digest: the fields of `context.ContextDigest`, without its import."""
+
+    __slots__ = ("bytes", "digest", "files")
+
+    def __init__(self, digest: str, files: int, bytes: int) -> None:
+        self.digest = digest  # "sha256:<hex>"
+        self.files = files
+        self.bytes = bytes
+
+
 def watched_context_digest(
     context: Path, ignore_texts: list[str], matcher: Matcher | None = None
-) -> tuple[ContextDigest, str]:
+) -> tuple[ContextDigest | WatchedDigest, str]:
     """The context's digest and how it was had: "watcher" (asked) or "walk" (computed)."""
-    if matcher is None:
-        matcher = proto.matcher_from_texts(ignore_texts)
+
+    def walk() -> ContextDigest:
+        from hwdock.engine.context import context_digest
+
+        m = matcher if matcher is not None else proto.matcher_from_texts(ignore_texts)
+        return context_digest(context, m)
+
     if not watch_enabled():
-        return context_digest(context, matcher), "walk"
+        return walk(), "walk"
     root = os.path.realpath(context)
     try:
         st = os.stat(root)
     except OSError:
-        return context_digest(context, matcher), "walk"  # says what is wrong, as before
+        return walk(), "walk"  # says what is wrong, as before
     files = proto.watch_files(_state_dir(), root)
     question = {
         "op": "digest",
@@ -69,12 +92,12 @@ def watched_context_digest(
     reply = _ask(files, question)
     if reply is not None and reply.get("status") == "hit":
         try:
-            got = ContextDigest(str(reply["digest"]), int(reply["files"]), int(reply["bytes"]))
+            got = WatchedDigest(str(reply["digest"]), int(reply["files"]), int(reply["bytes"]))
         except (KeyError, TypeError, ValueError):
             got = None
         if got is not None and got.digest.startswith("sha256:"):
             return got, "watcher"
-    digest = context_digest(context, matcher)
+    digest = walk()
     if reply is None:
         _start(files, root, ignore_texts)
     return digest, "walk"

@@ -11,16 +11,23 @@ protocol version, and a peer of another version is treated as absent.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
+import _socket
 import json
 import os
-import socket
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
+from hwdock.sha import sha256
+
+# `hwdock build` asks a watcher on its "nothing changed" path: that side imports no `socket`
+# (its enums cost ~3 ms; a client needs only `_socket`, which `socket` wraps), `hashlib`
+# (OpenSSL, ~3.5 ms; hwdock.sha gives the same digests) or `typing`.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from hwdock.engine.dockerignore import Matcher
 
 __all__ = [
     "PROTOCOL",
@@ -58,18 +65,20 @@ class WatchFiles:
 
 def watch_files(state_dir: Path, root: str) -> WatchFiles:
     """`root` is the context's real path (symlinks resolved)."""
-    name = hashlib.sha256(os.fsencode(root)).hexdigest()[:24]
+    name = sha256(os.fsencode(root)).hexdigest()[:24]
     return WatchFiles(state_dir / "watch", name)
 
 
 def ignore_key(texts: Sequence[str]) -> str:
     """A key for the ignore files' texts: a watcher's digest holds for one set of them."""
-    return hashlib.sha256(json.dumps(list(texts)).encode("utf-8", "surrogateescape")).hexdigest()
+    return sha256(json.dumps(list(texts)).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def matcher_from_texts(texts: Sequence[str]) -> Matcher:
     """The matcher the build uses: the context's `.dockerignore` text first, then a
     Dockerfile's own ignore file, whose exclusions apply only where both agree."""
+    from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
+
     matcher = Matcher(parse(texts[0] if texts else ""))
     for extra in texts[1:]:
         matcher = BothMatcher(matcher, Matcher(parse(extra)))
@@ -85,10 +94,10 @@ def _address(path: Path) -> tuple[str, int | None]:
     return f"/proc/self/fd/{dfd}/{path.name}", dfd
 
 
-def connect(path: Path, timeout: float) -> socket.socket:
+def connect(path: Path, timeout: float) -> _socket.socket:
     """A connected socket to the watcher at `path`; OSError when none listens there."""
     address, dfd = _address(path)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         s.settimeout(timeout)
         s.connect(address)
@@ -103,6 +112,9 @@ def connect(path: Path, timeout: float) -> socket.socket:
 
 def bind(path: Path) -> socket.socket:
     """A listening socket at `path` (an old socket file there is replaced)."""
+    import contextlib
+    import socket
+
     address, dfd = _address(path)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -119,11 +131,11 @@ def bind(path: Path) -> socket.socket:
     return s
 
 
-def send_message(s: socket.socket, message: dict[str, Any]) -> None:
+def send_message(s: _socket.socket, message: dict[str, Any]) -> None:
     s.sendall(json.dumps({"v": PROTOCOL, **message}).encode("utf-8", "surrogateescape") + b"\n")
 
 
-def read_message(s: socket.socket) -> dict[str, Any] | None:
+def read_message(s: _socket.socket) -> dict[str, Any] | None:
     """One message, or None for a closed connection, a message too long or not an object."""
     chunks: list[bytes] = []
     size = 0
