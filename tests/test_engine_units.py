@@ -451,3 +451,28 @@ def test_registry_sends_stored_credentials_only_to_the_token_realm(
     assert [a for u, a in sent if "auth.reg.example" in u] == [f"Basic {cred}"]
     assert all(a != f"Basic {cred}" for u, a in sent if "auth.reg.example" not in u)
     assert "s3cret" not in json.dumps(info.__dict__)
+
+
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/state", " /srv/state ", "relative/st"])
+def test_state_dir_is_platformdirs_folder_on_linux(
+    xdg: str | None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """state_dir() spares the build platformdirs' import; it must name the same folder."""
+    import sys
+
+    from platformdirs import user_state_dir
+
+    from hwdock.engine.runlog import state_dir
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the inline rule is Linux's")
+    monkeypatch.delenv("HWDOCK_STATE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if xdg is None:
+        monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_STATE_HOME", xdg)
+    if xdg == "relative/st":  # the XDG spec: a relative path is ignored (older platformdirs
+        assert state_dir() == tmp_path / ".local" / "state" / "hwdock"  # took it as it was)
+    else:
+        assert state_dir() == Path(user_state_dir("hwdock", appauthor=False))
