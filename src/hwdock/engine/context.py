@@ -21,17 +21,12 @@ import marshal
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from hwdock.engine.digest import ContextDigest
 from hwdock.engine.dockerignore import Matcher
 
-
-@dataclass(frozen=True)
-class ContextDigest:
-    digest: str  # "sha256:<hex>"
-    files: int
-    bytes: int
+__all__ = ["ContextDigest", "context_digest"]
 
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

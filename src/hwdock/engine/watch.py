@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 from hwdock.engine import watchproto as proto
+from hwdock.engine.digest import ContextDigest
 
 # A watcher's "nothing changed" answer is on the up-to-date build's path: the walk
-# (hwdock.engine.context, whose dataclass costs ~9 ms to import) and the matcher are only
-# imported and built when the build walks.
+# (hwdock.engine.context) and the matcher are only imported and built when the build walks.
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
 if TYPE_CHECKING:
     from typing import Any
 
-    from hwdock.engine.context import ContextDigest
     from hwdock.engine.dockerignore import Matcher
 
 __all__ = [
@@ -53,20 +52,9 @@ def _state_dir() -> Path:
     return state_dir()
 
 
-class WatchedDigest:
-    """A watcher's digest: the fields of `context.ContextDigest`, without its import."""
-
-    __slots__ = ("bytes", "digest", "files")
-
-    def __init__(self, digest: str, files: int, bytes: int) -> None:
-        self.digest = digest  # "sha256:<hex>"
-        self.files = files
-        self.bytes = bytes
-
-
 def watched_context_digest(
     context: Path, ignore_texts: list[str], matcher: Matcher | None = None
-) -> tuple[ContextDigest | WatchedDigest, str]:
+) -> tuple[ContextDigest, str]:
     """The context's digest and how it was had: "watcher" (asked) or "walk" (computed)."""
 
     def walk() -> ContextDigest:
@@ -92,7 +80,7 @@ def watched_context_digest(
     reply = _ask(files, question)
     if reply is not None and reply.get("status") == "hit":
         try:
-            got = WatchedDigest(str(reply["digest"]), int(reply["files"]), int(reply["bytes"]))
+            got = ContextDigest(str(reply["digest"]), int(reply["files"]), int(reply["bytes"]))
         except (KeyError, TypeError, ValueError):
             got = None
         if got is not None and got.digest.startswith("sha256:"):
