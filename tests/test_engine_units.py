@@ -476,3 +476,14 @@ def test_state_dir_is_platformdirs_folder_on_linux(
         assert state_dir() == tmp_path / ".local" / "state" / "hwdock"  # took it as it was)
     else:
         assert state_dir() == Path(user_state_dir("hwdock", appauthor=False))
+
+
+def test_a_client_gone_since_detection_is_exit_4_not_a_traceback(tmp_path: Path) -> None:
+    gone = ContainerEngine("podman", str(tmp_path / "podman"), "podman")  # no API: the client
+    with pytest.raises(HwdockError) as err:
+        gone.image_inspect_start("busybox")
+    assert err.value.exit_code == ExitCode.ENGINE_UNAVAILABLE
+    assert "cannot be run" in str(err.value)
+    with pytest.raises(HwdockError) as err:
+        gone.image_inspect("busybox")
+    assert err.value.exit_code == ExitCode.ENGINE_UNAVAILABLE

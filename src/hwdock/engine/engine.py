@@ -111,10 +111,12 @@ class ContainerEngine:
             out = subprocess.run(
                 [self.cli, *args], capture_output=True, text=True, timeout=timeout, env=self.env()
             )
-        except FileNotFoundError as err:
+        except OSError as err:  # gone since detection, or no longer executable
             raise HwdockError(
-                f"{self.cli} disappeared", exit_code=ExitCode.ENGINE_UNAVAILABLE
-            ) from err
+                f"{self.cli} cannot be run: {err.strerror or err}",
+                hint="install the client again, or name another with --engine",
+                exit_code=ExitCode.ENGINE_UNAVAILABLE,
+            ) from None
         except subprocess.TimeoutExpired as err:
             raise HwdockError(
                 f"`{self.name} {' '.join(args[:2])}` did not answer within {timeout:.0f}s",
@@ -197,14 +199,21 @@ class ContainerEngine:
                 self._api_off = True  # ask the client from now on (it names the problem)
         import subprocess
 
-        proc = subprocess.Popen(
-            [self.cli, "image", "inspect", ref],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=self.env(),
-        )
+        try:
+            proc = subprocess.Popen(
+                [self.cli, "image", "inspect", ref],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                env=self.env(),
+            )
+        except OSError as err:  # the client found at detection is gone or not runnable
+            raise HwdockError(
+                f"{self.cli} cannot be run: {err.strerror or err}",
+                hint="install the client again, or name another with --engine",
+                exit_code=ExitCode.ENGINE_UNAVAILABLE,
+            ) from None
         return PendingInspect(ref, proc=proc)
 
     def image_inspect_finish(self, pending: PendingInspect) -> dict[str, Any] | None:
