@@ -596,6 +596,11 @@ def _run_build(
     return image_id
 
 
+def _current_base_ids(engine: ContainerEngine, pb: PreparedBuild) -> dict[str, str]:
+    """Each FROM image's id now, or "absent": what a build's plan hash covers."""
+    return {ref: engine.image_id(ref) or "absent" for ref in base_images(pb)}
+
+
 def dry_run_script(
     engine: ContainerEngine, plan: Plan, opts: BuildOptions, run_dir: Path
 ) -> list[str]:
@@ -603,6 +608,18 @@ def dry_run_script(
     import shlex
 
     out: list[str] = [f"mkdir -p {shlex.quote(str(run_dir))}"]
+    by_id = {s.id: s for s in plan.steps}
+    # the plan hash covers the ids of the images a step builds on (earlier steps, FROM
+    # images): taken as they are now, the label shown is the one a build would apply when
+    # those images do not change on the way (a read-only look-up; none when the engine is down)
+    current: dict[str, str] | None = {}
+    try:
+        for s in plan.steps:
+            iid = engine.image_id(s.image)
+            if iid is not None and current is not None:
+                current[s.id] = iid
+    except HwdockError:
+        current = None
     for step in plan.steps:
         out.append(f"# step {step.id}: {step.action} {step.image} — {step.reason}")
         if step.action == "pull":
@@ -618,7 +635,21 @@ def dry_run_script(
             if step.generated_dockerfile is not None:
                 pb.dockerfile = run_dir / f"Dockerfile.{step.id}"
                 out.append(f"# hwdock writes its generated Dockerfile to {pb.dockerfile}")
-            h = compute_plan_hash(pb, {})
+            if current is not None:
+                parents = _parents(by_id, step, current)
+                h = compute_plan_hash(pb, parents, lambda pb=pb: _current_base_ids(engine, pb))
+                if parents:
+                    out.append(
+                        "# the plan-hash label assumes "
+                        + ", ".join(sorted(by_id[p].image for p in parents))
+                        + " keep their current ids"
+                    )
+            else:
+                h = compute_plan_hash(pb, {})
+                out.append(
+                    "# the engine did not answer: the plan-hash label below leaves out the ids "
+                    "of the images this step builds on; a build adds them"
+                )
             iid = run_dir / f"{step.id}.iid"
             labels = image_labels(
                 plan_hash_value=h, title=step.image, source=None, extra=step.labels
