@@ -487,3 +487,63 @@ def test_a_client_gone_since_detection_is_exit_4_not_a_traceback(tmp_path: Path)
     with pytest.raises(HwdockError) as err:
         gone.image_inspect("busybox")
     assert err.value.exit_code == ExitCode.ENGINE_UNAVAILABLE
+
+
+def test_podman_chosen_because_docker_is_down_is_said_and_not_remembered(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwdock.engine.detect import engine_warnings
+
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "docker").write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+    )
+    (bin_ / "podman").write_text("#!/bin/sh\necho 4.3.1\n")
+    for f in bin_.iterdir():
+        f.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_))
+    monkeypatch.setenv("HWDOCK_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("HWDOCK_ENGINE", raising=False)
+    monkeypatch.setattr("hwdock.engine.detect.EXTRA_DOCKER_CLIENTS", ())
+    got = find_engine()
+    assert got.name == "podman"
+    (warning,) = engine_warnings(got)
+    assert "no Docker daemon answers" in warning and "--engine podman" in warning
+    assert not list((tmp_path / "state").rglob("*engine*"))  # a fallback is not cached
+    chosen = find_engine("podman")  # asked for by name: nothing to warn about
+    assert chosen.name == "podman" and engine_warnings(chosen) == []
+
+
+def test_build_prints_the_fallback_warning(tmp_path: Any) -> None:
+    """The warning reaches the user: a build event (and the line people read)."""
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "docker").write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+    )
+    (bin_ / "podman").write_text("#!/bin/sh\necho 4.3.1\n")
+    for f in bin_.iterdir():
+        f.chmod(0o755)
+    import os
+    import sys
+
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PATH": str(bin_),
+        "PYTHONPATH": str(root / "src"),
+        "HWDOCK_STATE_DIR": str(tmp_path / "state"),
+        # every Docker client, /usr/bin/docker too, asks a daemon that is not there
+        "DOCKER_HOST": f"unix://{tmp_path}/no-daemon.sock",
+    }
+    env.pop("HWDOCK_ENGINE", None)
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM scratch\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "hwdock", "build", str(tmp_path / "ctx"), "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert "no Docker daemon answers" in out.stdout + out.stderr, out.stdout + out.stderr

@@ -350,6 +350,13 @@ def _run_teed(argv: list[str], env: dict[str, str], out: "Any", seen: list[str])
     return returncode
 
 
+def _engine_warnings(eng: "ContainerEngine", events: "Events") -> None:
+    from hwdock.engine.detect import engine_warnings
+
+    for message in engine_warnings(eng):
+        events.emit("warning", message=message)
+
+
 def _dry_run_build(
     plan: "Plan",
     base: Path,
@@ -397,6 +404,7 @@ def build(
     events = _events(json_out, verbose)
     try:
         eng = find_engine(engine)
+        _engine_warnings(eng, events)
         plan, base = plan_to_carry_out(
             plan_file,
             source,
@@ -553,6 +561,7 @@ def register(app: "typer.Typer") -> None:
         events = _events(json_out, False)
         try:
             eng = find_engine(engine)
+            _engine_warnings(eng, events)
             words = list(words or [])
             plan = load_plan(plan_file, None)[0] if plan_file is not None else None
             image = words.pop(0) if plan is None and words else None
@@ -610,6 +619,7 @@ def register(app: "typer.Typer") -> None:
         events = _events(json_out, False)
         try:
             eng = find_engine(engine)
+            _engine_warnings(eng, events)
             words = list(words or [])
             source = Path(words.pop(0)) if plan_file is None and words else None
             plan, base = plan_to_carry_out(

@@ -180,7 +180,8 @@ def find_engine(name: str | None = None, *, run: Runner | None = None) -> Contai
         if hit is not None:
             return hit
         found = _find_engine(name, _default_runner)
-        _store(name, found)
+        if not engine_warnings(found):  # a fallback is not remembered: Docker may be back soon
+            _store(name, found)
         return found
     return _find_engine(name, run)
 
@@ -229,6 +230,7 @@ def _find_engine(name: str | None, run: Runner) -> ContainerEngine:
             if got.build_mode in ("buildx", "podman"):
                 break
 
+    docker_down = list(reasons) if kind == "docker" else []
     if not found and name is None:
         for cli in _which_all("podman"):
             got = probe_podman(cli, run)
@@ -253,4 +255,19 @@ def _find_engine(name: str | None, run: Runner) -> ContainerEngine:
         )
     best = min(found, key=_rank)
     best.notes.extend(r for r in reasons)
+    if name is None and best.name == "podman" and docker_down:
+        # the user has Docker and probably meant it: say so, and name the way to silence it
+        best.notes.insert(
+            0,
+            WARNING_PREFIX + f"no Docker daemon answers ({docker_down[0]}); using Podman "
+            "(start the Docker daemon, or pass --engine podman to choose Podman)",
+        )
     return best
+
+
+WARNING_PREFIX = "warning: "
+
+
+def engine_warnings(engine: ContainerEngine) -> list[str]:
+    """What the user should hear about the engine chosen (a fallback), without the prefix."""
+    return [n[len(WARNING_PREFIX) :] for n in engine.notes if n.startswith(WARNING_PREFIX)]
