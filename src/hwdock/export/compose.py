@@ -143,6 +143,8 @@ def render_compose(
         svc["security_opt"] = [_esc(s) for s in spec.security_opt]
     if spec.privileged:
         svc["privileged"] = True
+    if spec.runtime:
+        svc["runtime"] = _esc(spec.runtime)  # Jetson: the nvidia runtime injects the iGPU
     if spec.gpus and not spec.cdi_devices:
         svc["deploy"] = {"resources": {"reservations": {"devices": [_gpu_reservation(spec.gpus)]}}}
     if spec.health_path:
