@@ -547,3 +547,63 @@ def test_build_prints_the_fallback_warning(tmp_path: Any) -> None:
         env=env,
     )
     assert "no Docker daemon answers" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def _fake_helper(bin_: Any, name: str, known: dict[str, tuple[str, str]]) -> None:
+    """A `docker-credential-<name>` speaking the helpers' protocol: server on stdin, JSON out."""
+    cases = "\n".join(
+        f'  "{server}") printf \'{{"ServerURL":"%s","Username":"{u}","Secret":"{p}"}}\' '
+        f'"$server"; exit 0;;'
+        for server, (u, p) in known.items()
+    )
+    script = (
+        "#!/bin/sh\n"
+        '[ "$1" = get ] || exit 2\n'
+        "read -r server\n"
+        f'echo "$server" >> "{bin_}/asked-{name}"\n'
+        'case "$server" in\n'
+        f"{cases}\n"
+        "esac\n"
+        "echo 'credentials not found in native keychain'\n"
+        "exit 1\n"
+    )
+    path = bin_ / f"docker-credential-{name}"
+    path.write_text(script)
+    path.chmod(0o755)
+
+
+def test_registry_credentials_from_the_docker_credential_helpers(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from hwdock.engine.registry import docker_config_auth
+
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    _fake_helper(bin_, "store", {"https://index.docker.io/v1/": ("hubuser", "hub-pat")})
+    _fake_helper(bin_, "ecr", {"123.dkr.example": ("AWS", "ecr-pass")})
+    _fake_helper(bin_, "tok", {"tok.example": ("<token>", "refresh-token")})
+    monkeypatch.setenv("PATH", f"{bin_}:/usr/bin:/bin")
+    cfg = {
+        "credsStore": "store",
+        "credHelpers": {"123.dkr.example": "ecr", "tok.example": "tok", "bad.example": "../x"},
+        "auths": {"plain.example": {"auth": base64.b64encode(b"u:file-pass").decode()}},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+
+    def decoded(domain: str) -> str | None:
+        got = docker_config_auth(domain)
+        return base64.b64decode(got).decode() if got else None
+
+    assert decoded("docker.io") == "hubuser:hub-pat"  # the default store, Hub's v1 key
+    assert (bin_ / "asked-store").read_text().splitlines()[0] == "https://index.docker.io/v1/"
+    assert decoded("123.dkr.example") == "AWS:ecr-pass"  # the registry's own helper first
+    assert decoded("tok.example") is None  # an identity token is not a password
+    assert decoded("plain.example") == "u:file-pass"  # store has none: the file's entry
+    assert decoded("bad.example") is None  # a helper name that is a path is never run
+    assert "bad.example" not in (bin_ / "asked-store").read_text()
+    assert decoded("nowhere.example") is None
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the helper not installed: the file only
+    assert decoded("docker.io") is None and decoded("plain.example") == "u:file-pass"

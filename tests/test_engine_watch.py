@@ -298,6 +298,29 @@ def test_off_means_no_watcher(state: Path, tmp_path: Path, monkeypatch) -> None:
     assert not (state / "watch").exists()
 
 
+@pytest.mark.parametrize(
+    ("watch_var", "ci", "on"),
+    [
+        (None, None, True),
+        (None, "true", False),  # a CI job: fresh checkout, nobody asks twice
+        (None, "0", True),
+        ("1", "true", True),  # asked for: on, CI or not
+        ("0", None, False),
+        ("off", None, False),
+        ("", None, True),
+    ],
+)
+def test_when_watchers_are_on(
+    watch_var: str | None, ci: str | None, on: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in (("HWDOCK_WATCH", watch_var), ("CI", ci)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert watch.watch_enabled() is on
+
+
 def test_a_refusal_is_remembered_and_no_watcher_is_started(state: Path, tmp_path: Path) -> None:
     ctx = _context(tmp_path)
     files = watchproto.watch_files(state, os.path.realpath(ctx))

@@ -4,7 +4,8 @@
 one (nothing changed since it last walked), the build needs no walk at all; otherwise the
 build walks as always, and starts a watcher if none runs, so the next build can ask.
 
-`HWDOCK_WATCH=0` turns watchers off (no question asked, none started);
+`HWDOCK_WATCH=0` turns watchers off (no question asked, none started), `HWDOCK_WATCH=1` on;
+unset, they are on except under CI (`CI=true`);
 `HWDOCK_WATCH_IDLE` is how many seconds a watcher waits for a question before it leaves.
 """
 
@@ -40,10 +41,20 @@ OFF_MEMORY_S = 24 * 3600  # how long "no watcher here, because..." is remembered
 STARTING_S = 10.0  # a watcher started this recently may still be starting: start no other
 
 
+_NO = ("0", "no", "off", "false")
+
+
 def watch_enabled() -> bool:
+    """`HWDOCK_WATCH` decides; unset, watchers are on except under CI (`CI` set, as CI
+    services do), where each job starts from a fresh checkout and a watcher would only
+    spend the build's CPU on a walk nobody asks for."""
     if not sys.platform.startswith("linux"):
         return False  # inotify is Linux's
-    return os.environ.get("HWDOCK_WATCH", "1").strip().lower() not in ("0", "no", "off", "false")
+    wanted = os.environ.get("HWDOCK_WATCH")
+    if wanted is not None and wanted.strip():
+        return wanted.strip().lower() not in _NO
+    ci = os.environ.get("CI", "").strip().lower()
+    return not ci or ci in _NO
 
 
 def _state_dir() -> Path:
