@@ -235,9 +235,12 @@ def test_docker_compose_config_accepts_the_jetson_service(tmp_path: Path) -> Non
 
     cli = need_compose()
     f = tmp_path / "compose.yaml"
-    # build=False: the plan's Dockerfile is generated (dockerfile_inline), which docker-compose
-    # 1.x does not read; the run side is what is under test here
-    f.write_text(render_compose(jetson_plan(), build=False).text)
+    # --compose-v1: the plan's Dockerfile is generated, which 1.x cannot take inline, so the
+    # service runs the image hwdock builds (and says so)
+    res = render_compose(jetson_plan(), v1=True)
+    assert "build" not in res.doc["services"]["vllm"]
+    assert any("cannot build from an inline Dockerfile" in n for n in res.notes)
+    f.write_text(res.text)
     proc = subprocess.run(
         [*cli, "-f", str(f), "config"], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )
