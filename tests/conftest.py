@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,19 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 HOSTS = FIXTURES / "hosts"
 CONFORMANCE = ROOT.parent / "shared" / "conformance" / "buildkit"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _context_watchers_off():
+    """Builds in tests walk their context: a watcher is a background process that would
+    outlive the test. tests/test_engine_watch.py turns them on where it tests them."""
+    old = os.environ.get("HWDOCK_WATCH")
+    os.environ["HWDOCK_WATCH"] = "0"
+    yield
+    if old is None:
+        os.environ.pop("HWDOCK_WATCH", None)
+    else:
+        os.environ["HWDOCK_WATCH"] = old
 
 
 @pytest.fixture(scope="session")

@@ -171,7 +171,7 @@ CASES: list[Case] = [
     _c("capture-file-parent", "capture {file_parent}", 2, "cannot create"),
     _c("capture-nonempty", "capture {cap_nometa}", 3, "--force"),
     # --- explain
-    _c("explain-missing-dir", "explain {missing} --no-engine", 2, "not a directory"),
+    _c("explain-missing-dir", "explain {missing} --no-engine", 3, "not a directory"),
     _c("explain-file-missing", "explain {tree} -f nope.Dockerfile --no-engine", 3, "nope"),
     _c("explain-dockerfile-is-dir", "explain {tree_dfdir} --no-engine", 3, "Dockerfile"),
     _c("explain-binary", "explain {tree_binary} --no-engine", 3, "Dockerfile"),

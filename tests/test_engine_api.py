@@ -94,6 +94,32 @@ def test_request_on_a_socket(tmp_path: Path) -> None:
     assert request.startswith("GET /images/reg:5000/my%20img:1/json HTTP/1.0\r\n")
 
 
+def test_two_requests_are_answered_while_both_are_open(tmp_path: Path) -> None:
+    """`image_inspect_start` sends and returns: this daemon answers only once it has both
+    requests (a client that waited for the first answer would time out)."""
+    path = tmp_path / "d.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(2)
+
+    def run() -> None:
+        conns = [srv.accept()[0] for _ in range(2)]
+        requests = [c.recv(65536).decode() for c in conns]
+        for c, req in zip(conns, requests, strict=True):
+            ref = req.split()[1].split("/")[2]
+            c.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + json.dumps({"Id": ref}).encode())
+            c.close()
+        srv.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    api = EngineAPI(str(path), timeout=5)
+    first, second = api.image_inspect_start("a:1"), api.image_inspect_start("b:2")
+    assert api.image_inspect_finish(second, "b:2") == {"Id": "b:2"}
+    assert api.image_inspect_finish(first, "a:1") == {"Id": "a:1"}
+    t.join(5)
+
+
 def test_server_error_is_unavailable_not_absent(tmp_path: Path) -> None:
     sock = tmp_path / "d.sock"
     t = _serve_once(sock, b'HTTP/1.0 500 Internal Server Error\r\n\r\n{"message":"x"}')
@@ -120,6 +146,10 @@ def test_api_answers_what_the_client_prints(docker_cli: str, busybox_image: str)
     assert got is not None and got["Id"] == want["Id"]
     assert got["Config"] == want["Config"] and got["RepoTags"] == want["RepoTags"]
     assert EngineAPI(path).image_inspect("hwdock-api-test/absent:none") is None
+    engine = ContainerEngine("docker", docker_cli, "buildkit")
+    both = [engine.image_inspect_start(r) for r in (busybox_image, "hwdock-api-test/absent:1")]
+    assert all(p.request is not None and p.proc is None for p in both)  # sent, not answered
+    assert [(engine.image_inspect_finish(p) or {}).get("Id") for p in both] == [want["Id"], None]
 
 
 @pytest.mark.engine

@@ -586,6 +586,29 @@ def test_dry_run_prints_commands_and_does_nothing(
     assert not any(state.rglob("build.log"))
 
 
+def test_dry_run_shows_the_plan_hash_label_a_build_applies(
+    busybox_image: str, docker_cli: str, prefix: str, state: Path, tmp_path: Path
+) -> None:
+    """With the images it builds on unchanged, the label printed is the one applied."""
+    src = tmp_path / "src"
+    vllm_shaped_source(src, busybox_image)
+    plan, base, app = two_step_plan(tmp_path, src, prefix)
+    built = hwdock("build", "--plan", str(plan), "--network", "none", "--json", state=state)
+    assert built.returncode == 0, built.stderr
+    out = hwdock("build", "--plan", str(plan), "--network", "none", "--dry-run", state=state)
+    assert out.returncode == 0, out.stderr
+    shown = {
+        line.split(" --tag ")[0]: line
+        for line in out.stdout.splitlines()
+        if "dev.hwdock.plan-hash=" in line
+    }
+    want = {image: labels(docker_cli, image)["dev.hwdock.plan-hash"] for image in (base, app)}
+    assert len(shown) == 2
+    for image, value in want.items():
+        assert any(f"dev.hwdock.plan-hash={value}" in line for line in shown.values()), image
+    assert f"# the plan-hash label assumes {base} keep their current ids" in out.stdout
+
+
 @pytest.mark.parametrize(
     ("run", "code", "says"),
     [

@@ -121,6 +121,18 @@ def test_context_digest_sees_changes_and_ignores_ignored(tmp_path: Path) -> None
     assert context_digest(tmp_path).digest != d3.digest
 
 
+def test_a_context_reached_through_a_symlink_is_walked_and_links_inside_are_not_followed(
+    tmp_path: Path,
+) -> None:
+    real = tmp_path / "real"
+    _tree(real, {"a.txt": "a", "sub/b.txt": "b"})
+    (real / "inside").symlink_to("sub")  # an entry of the context: its target is not walked
+    (tmp_path / "link").symlink_to("real")
+    d = context_digest(tmp_path / "link")
+    assert d == context_digest(real)
+    assert d.files == 3  # a.txt, sub/b.txt and the link itself
+
+
 def test_context_digest_known_limit_same_size_and_mtime(tmp_path: Path) -> None:
     """The documented trade-off: content is not read, so size+mtime preserved hides an edit."""
     _tree(tmp_path, {"a.txt": "aaaa"})

@@ -451,3 +451,159 @@ def test_registry_sends_stored_credentials_only_to_the_token_realm(
     assert [a for u, a in sent if "auth.reg.example" in u] == [f"Basic {cred}"]
     assert all(a != f"Basic {cred}" for u, a in sent if "auth.reg.example" not in u)
     assert "s3cret" not in json.dumps(info.__dict__)
+
+
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/state", " /srv/state ", "relative/st"])
+def test_state_dir_is_platformdirs_folder_on_linux(
+    xdg: str | None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """state_dir() spares the build platformdirs' import; it must name the same folder."""
+    import sys
+
+    from platformdirs import user_state_dir
+
+    from hwdock.engine.runlog import state_dir
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the inline rule is Linux's")
+    monkeypatch.delenv("HWDOCK_STATE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if xdg is None:
+        monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_STATE_HOME", xdg)
+    if xdg == "relative/st":  # the XDG spec: a relative path is ignored (older platformdirs
+        assert state_dir() == tmp_path / ".local" / "state" / "hwdock"  # took it as it was)
+    else:
+        assert state_dir() == Path(user_state_dir("hwdock", appauthor=False))
+
+
+def test_a_client_gone_since_detection_is_exit_4_not_a_traceback(tmp_path: Path) -> None:
+    gone = ContainerEngine("podman", str(tmp_path / "podman"), "podman")  # no API: the client
+    with pytest.raises(HwdockError) as err:
+        gone.image_inspect_start("busybox")
+    assert err.value.exit_code == ExitCode.ENGINE_UNAVAILABLE
+    assert "cannot be run" in str(err.value)
+    with pytest.raises(HwdockError) as err:
+        gone.image_inspect("busybox")
+    assert err.value.exit_code == ExitCode.ENGINE_UNAVAILABLE
+
+
+def test_podman_chosen_because_docker_is_down_is_said_and_not_remembered(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwdock.engine.detect import engine_warnings
+
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "docker").write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+    )
+    (bin_ / "podman").write_text("#!/bin/sh\necho 4.3.1\n")
+    for f in bin_.iterdir():
+        f.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_))
+    monkeypatch.setenv("HWDOCK_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("HWDOCK_ENGINE", raising=False)
+    monkeypatch.setattr("hwdock.engine.detect.EXTRA_DOCKER_CLIENTS", ())
+    got = find_engine()
+    assert got.name == "podman"
+    (warning,) = engine_warnings(got)
+    assert "no Docker daemon answers" in warning and "--engine podman" in warning
+    assert not list((tmp_path / "state").rglob("*engine*"))  # a fallback is not cached
+    chosen = find_engine("podman")  # asked for by name: nothing to warn about
+    assert chosen.name == "podman" and engine_warnings(chosen) == []
+
+
+def test_build_prints_the_fallback_warning(tmp_path: Any) -> None:
+    """The warning reaches the user: a build event (and the line people read)."""
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "docker").write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+    )
+    (bin_ / "podman").write_text("#!/bin/sh\necho 4.3.1\n")
+    for f in bin_.iterdir():
+        f.chmod(0o755)
+    import os
+    import sys
+
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PATH": str(bin_),
+        "PYTHONPATH": str(root / "src"),
+        "HWDOCK_STATE_DIR": str(tmp_path / "state"),
+        # every Docker client, /usr/bin/docker too, asks a daemon that is not there
+        "DOCKER_HOST": f"unix://{tmp_path}/no-daemon.sock",
+    }
+    env.pop("HWDOCK_ENGINE", None)
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM scratch\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "hwdock", "build", str(tmp_path / "ctx"), "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert "no Docker daemon answers" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def _fake_helper(bin_: Any, name: str, known: dict[str, tuple[str, str]]) -> None:
+    """A `docker-credential-<name>` speaking the helpers' protocol: server on stdin, JSON out."""
+    cases = "\n".join(
+        f'  "{server}") printf \'{{"ServerURL":"%s","Username":"{u}","Secret":"{p}"}}\' '
+        f'"$server"; exit 0;;'
+        for server, (u, p) in known.items()
+    )
+    script = (
+        "#!/bin/sh\n"
+        '[ "$1" = get ] || exit 2\n'
+        "read -r server\n"
+        f'echo "$server" >> "{bin_}/asked-{name}"\n'
+        'case "$server" in\n'
+        f"{cases}\n"
+        "esac\n"
+        "echo 'credentials not found in native keychain'\n"
+        "exit 1\n"
+    )
+    path = bin_ / f"docker-credential-{name}"
+    path.write_text(script)
+    path.chmod(0o755)
+
+
+def test_registry_credentials_from_the_docker_credential_helpers(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from hwdock.engine.registry import docker_config_auth
+
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    _fake_helper(bin_, "store", {"https://index.docker.io/v1/": ("hubuser", "hub-pat")})
+    _fake_helper(bin_, "ecr", {"123.dkr.example": ("AWS", "ecr-pass")})
+    _fake_helper(bin_, "tok", {"tok.example": ("<token>", "refresh-token")})
+    monkeypatch.setenv("PATH", f"{bin_}:/usr/bin:/bin")
+    cfg = {
+        "credsStore": "store",
+        "credHelpers": {"123.dkr.example": "ecr", "tok.example": "tok", "bad.example": "../x"},
+        "auths": {"plain.example": {"auth": base64.b64encode(b"u:file-pass").decode()}},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+
+    def decoded(domain: str) -> str | None:
+        got = docker_config_auth(domain)
+        return base64.b64decode(got).decode() if got else None
+
+    assert decoded("docker.io") == "hubuser:hub-pat"  # the default store, Hub's v1 key
+    assert (bin_ / "asked-store").read_text().splitlines()[0] == "https://index.docker.io/v1/"
+    assert decoded("123.dkr.example") == "AWS:ecr-pass"  # the registry's own helper first
+    assert decoded("tok.example") is None  # an identity token is not a password
+    assert decoded("plain.example") == "u:file-pass"  # store has none: the file's entry
+    assert decoded("bad.example") is None  # a helper name that is a path is never run
+    assert "bad.example" not in (bin_ / "asked-store").read_text()
+    assert decoded("nowhere.example") is None
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the helper not installed: the file only
+    assert decoded("docker.io") is None and decoded("plain.example") == "u:file-pass"

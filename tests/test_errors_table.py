@@ -30,6 +30,8 @@ REQUIRED = {
     "nvidia-toolkit-missing",
     "hsa-out-of-resources",
     "no-hip-gpus",
+    "nvidia-gpus-flag-refused",
+    "docker-runtime-unknown",
 }
 
 EXAMPLES = [
@@ -83,6 +85,7 @@ EXPECTED_LOGS = {
     "nvidia-driver-too-old.log": [("nvidia-require-cuda-unsatisfied", 3)],
     "vllm-tp-shm.log": [("nccl-shm-too-small", 4)],
     "no-device.log": [("vllm-no-platform", 1)],
+    "jetson-gpus-flag.log": [("nvidia-gpus-flag-refused", 3)],
     "clean-run.log": [],
 }
 
@@ -91,6 +94,35 @@ EXPECTED_LOGS = {
 def test_log_fixture(name: str) -> None:
     matches = known_errors.match_text((LOGS / name).read_text())
     assert [(m.id, m.line) for m in matches] == EXPECTED_LOGS[name]
+
+
+# the failure of `docker run --gpus all` on a Jetson, as Docker prints it on one line
+JETSON_GPUS_ERROR = (
+    "OCI runtime create failed: runc create failed: unable to start container process: error "
+    "during container init: error running prestart hook #0: exit status 1, stdout: , stderr: "
+    "Auto-detected mode as 'csv' invoking the NVIDIA Container Runtime Hook directly (e.g. "
+    "specifying the docker --gpus flag) is not supported. Please use the NVIDIA Container "
+    "Runtime (e.g. specify the --runtime=nvidia flag) instead."
+)
+
+
+def test_jetson_gpus_flag_failure_is_explained_with_the_runtime_fix() -> None:
+    (m,) = known_errors.match_text(JETSON_GPUS_ERROR)
+    assert m.id == "nvidia-gpus-flag-refused" and m.category == "runtime"
+    assert "CSV mode" in m.cause and "host-files-for-container.d" in m.cause
+    assert "--runtime nvidia" in m.fix
+    assert "sudo nvidia-ctk runtime configure --runtime=docker" in m.fix
+    assert m.source.startswith("https://github.com/NVIDIA/nvidia-container-toolkit/")
+
+
+def test_unregistered_runtime_names_the_runtime() -> None:
+    (m,) = known_errors.match_text(
+        "docker: Error response from daemon: unknown or invalid runtime name: nvidia."
+    )
+    assert m.id == "docker-runtime-unknown"
+    assert m.captures == {"runtime": "nvidia"}  # the sentence's full stop is not part of it
+    assert "`docker run --runtime nvidia`" in m.cause
+    assert "sudo nvidia-ctk runtime configure --runtime=docker" in m.fix
 
 
 def test_repeated_lines_are_counted_once() -> None:

@@ -118,7 +118,7 @@ def test_ten_megabyte_file_is_read_without_hanging(tmp_path: Path) -> None:
 
 def test_usage_errors(tmp_path: Path) -> None:
     out = run_cli("explain", str(tmp_path / "missing"))
-    assert out.returncode == 2 and "not a directory" in out.stderr
+    assert out.returncode == 3 and "not a directory" in out.stderr  # like `plan SOURCE`
     out = run_cli("explain", str(tmp_path))
     assert out.returncode == 3 and "Dockerfile not found" in out.stderr
     (tmp_path / "Dockerfile").write_text("FROM scratch AS a\n")
@@ -149,7 +149,7 @@ def test_json_fast_path_errors_and_fallbacks(tmp_path: Path) -> None:
     assert out.returncode == 3 and "Traceback" not in out.stderr
     assert "Dockerfile:2: unterminated heredoc" in out.stderr
     out = run_cli("explain", "--json", "--target", "x", str(tmp_path / "nope"))
-    assert out.returncode == 2 and "not a directory" in out.stderr
+    assert out.returncode == 3 and "not a directory" in out.stderr
     # options the fast path does not know go to typer, which answers as usual
     out = run_cli("explain", "--json", "--help")
     assert out.returncode == 0 and "--build-arg" in out.stdout

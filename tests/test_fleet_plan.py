@@ -422,3 +422,41 @@ def test_equal_savings_break_by_arch_not_by_the_hosts_order() -> None:
         "rocm-gfx1100-gfx1151-gfx942",
         "rocm-gfx908-gfx90a",
     ]
+
+
+def test_a_failed_fat_variant_regroups_the_parts_that_work_and_ends() -> None:
+    """gfx942+gfx1100+gfx90a is one fat image by cost; gfx90a's plan fails (say, a toolkit
+    too old for it): the two that work are grouped again and still share an image, and the
+    host that fails is excluded with its own plan's reason. When the regrouped pair fails
+    too (only when all three are together here, so it does not), the parts go alone."""
+    from hwdock.findings import Finding
+
+    reports = [
+        *fleet_reports()[:3],
+        amd_host("mi250", "gfx90a", "0x740c", product="AMD Instinct MI250X/MI250"),
+    ]
+
+    def gfx90a_fails(host):
+        plan = fake_planner(host)
+        if any(a.gfx_target == "gfx90a" for a in chosen_accelerators(host)):
+            plan.verdicts.append(
+                Finding("rocm-too-old", "gfx90a needs a newer ROCm", "error", fix="newer base")
+            )
+        return plan
+
+    fp = plan_fleet([FleetHost(r.hostname, r, "test") for r in reports], gfx90a_fails)
+    rocm = {v.name: sorted(v.hosts) for v in fp.variants if v.needs.platform == "rocm"}
+    assert rocm == {"rocm-gfx1100-gfx942": ["mi300-a", "mi300-b", "w7900"]}
+    (v,) = [v for v in fp.variants if v.name == "rocm-gfx1100-gfx942"]
+    assert any(w.startswith("grouped again without gfx90a:") for w in v.why), v.why
+    assert [(e.host, "rocm-too-old" in e.reason) for e in fp.excluded] == [("mi250", True)]
+
+    def no_fat_image(host):  # every multi-arch image fails: each part goes alone
+        plan = gfx90a_fails(host)
+        if len({a.gfx_target for a in chosen_accelerators(host)}) > 1:
+            plan.verdicts.append(Finding("no-image", "no fat image here", "error"))
+        return plan
+
+    fp = plan_fleet([FleetHost(r.hostname, r, "test") for r in reports], no_fat_image)
+    rocm = {v.name: sorted(v.hosts) for v in fp.variants if v.needs.platform == "rocm"}
+    assert rocm == {"rocm-gfx942": ["mi300-a", "mi300-b"], "rocm-gfx1100": ["w7900"]}

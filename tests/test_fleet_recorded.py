@@ -41,9 +41,12 @@ ROCm: V=6, p=1.2, Bf=40, Bp=25. One host, one arch: 7.2·2 + 6.5 = 20.9.
     kept narrow.
   But the fat gfx1100+gfx1151+gfx942 image cannot work on halo: the tree's base is ROCm 7.0
     and gfx1151 needs ROCm >= 7.0.2 (the plan's error verdict rocm-too-old). A fleet never
-    places a host on an image its plan says fails there, so the fat group falls back to its
-    narrow parts: gfx942 and gfx1100 get their own images, and halo, whose own plan has the
-    same verdict, is excluded with it and its fix. → three ROCm variants.
+    places a host on an image its plan says fails there, so the fat group is taken apart:
+    the parts that work on their own (gfx942, gfx1100) are grouped again by the same cost
+    model — one image saves 2·20.9 − 34.2 = 7.6, so gfx1100+gfx942 share one — and halo,
+    whose own plan has the same verdict, is excluded with it and its fix. → two ROCm
+    variants (gfx1100+gfx942 on the published base, which covers both; gfx908+gfx90a with
+    its own base build, as gfx908 is not in the base's list).
 CUDA: V=4, p=0.25, Bf=20, Bp=15. 8.9 (2 hosts): 4.25·3 + 3.5 = 16.25; 9.0 (1 host):
   4.25·2 + 3.5 = 12; merged (a=2, n=3): 4.5·4 + 5 = 23, saves 5.25 → one sm89+sm90 variant.
   The V100's cuda11 driver class keeps it apart whatever the figures, and its own plan says
@@ -98,17 +101,16 @@ FOLDERS = [
     "mi300x-unbound",
 ]
 
-FAT_ROCM = "rocm-gfx1100-gfx1151-gfx942"  # chosen by cost, then split: it cannot work on halo
+FAT_ROCM = "rocm-gfx1100-gfx1151-gfx942"  # chosen by cost, then regrouped without halo
 # variant → (platform, archs, driver class, isa, hosts, image) with the source tree
 WITH_TREE: dict[str, tuple[str, list[str], str | None, str | None, set[str], str]] = {
-    "rocm-gfx942": ("rocm", ["gfx942"], None, None, {"mi300x-node"}, "vllm-rocm:gfx942-local"),
-    "rocm-gfx1100": (
+    "rocm-gfx1100-gfx942": (
         "rocm",
-        ["gfx1100"],
+        ["gfx1100", "gfx942"],
         None,
         None,
-        {"workstation"},
-        "vllm-rocm:gfx1100-local",
+        {"workstation", "mi300x-node"},
+        "vllm-rocm:gfx1100-gfx942-local",
     ),
     "rocm-gfx908-gfx90a": (
         "rocm",
@@ -133,9 +135,8 @@ WITH_TREE: dict[str, tuple[str, list[str], str | None, str | None, set[str], str
 }
 # the narrowed arch list each built variant passes to its build (bake args of its targets)
 ARCH_ARGS = {
-    # narrow ROCm variants build the app on the published base, which covers their arch
-    "rocm-gfx942": {"ARG_PYTORCH_ROCM_ARCH": "gfx942"},
-    "rocm-gfx1100": {"ARG_PYTORCH_ROCM_ARCH": "gfx1100"},
+    # built on the published base, which covers both archs: only the app's list narrows
+    "rocm-gfx1100-gfx942": {"ARG_PYTORCH_ROCM_ARCH": "gfx1100;gfx942"},
     "rocm-gfx908-gfx90a": {"PYTORCH_ROCM_ARCH": "gfx908;gfx90a"},
     "cuda-sm89-sm90": {"torch_cuda_arch_list": "8.9 9.0"},
     "cpu-avx512": {"VLLM_CPU_DISABLE_AVX512": "false"},
@@ -250,11 +251,17 @@ def test_cli_with_source_tree(captures: list[Path], tmp_path: Path) -> None:
         assert table[host][0] is None
         assert all(w in excluded[host] for w in words), excluded[host]
 
-    # the fat ROCm image was chosen by cost, then split because it cannot work on halo
-    for name in ("rocm-gfx942", "rocm-gfx1100"):
-        why = next(v for v in doc["variants"] if v["name"] == name)["why"]
-        fat = FAT_ROCM[5:].replace("-", "+")
-        assert any(f"the fat image for {fat} cannot work" in w and "rocm-too-old" in w for w in why)
+    # the fat ROCm image was chosen by cost, then taken apart because it cannot work on halo;
+    # the parts that work alone were grouped again by the cost model
+    why = next(v for v in doc["variants"] if v["name"] == "rocm-gfx1100-gfx942")["why"]
+    fat = FAT_ROCM[5:].replace("-", "+")
+    assert any(
+        w.startswith("grouped again without gfx1151:")
+        and f"the fat image for {fat} cannot work" in w
+        and "rocm-too-old" in w
+        for w in why
+    )
+    assert any("one fat image for gfx1100 with gfx942 saves 7.6 GiB-eq" in w for w in why)
     narrow = next(v for v in doc["variants"] if v["name"] == "rocm-gfx908-gfx90a")
     assert any("kept narrow" in w and "4.4 GiB-eq more" in w for w in narrow["why"])
     assert narrow["gpu_count"] == 1  # the 1-GPU MI100 and the 2-GCD MI250

@@ -78,6 +78,7 @@ def test_h100_only_visible_gpus():
     assert len(p.accelerators) == 4  # CUDA_VISIBLE_DEVICES=0,1,2,3 in the capture
     assert p.steps[0].build_args["torch_cuda_arch_list"] == "9.0"
     assert p.run is not None and p.run.gpus and p.run.gpus.startswith("device=")
+    assert p.run.runtime is None  # x86: --gpus, no runtime
 
 
 def test_rtx4090_uses_cdi_when_specs_exist():
@@ -94,6 +95,8 @@ def test_jetson_from_source():
     p = plan("jetson-orin")
     assert p.route == "build-from-source"
     assert p.steps[0].build_args["TORCH_CUDA_ARCH_LIST"] == "8.7"
+    # CSV mode refuses --gpus on Jetson: the nvidia runtime (tests/test_jetson_runtime.py)
+    assert p.run is not None and p.run.runtime == "nvidia" and p.run.gpus is None
 
 
 def test_cpu_hosts():

@@ -25,6 +25,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "hwdock.commands.engine": ("build", "run", "up"),
     "hwdock.commands.doctor": ("doctor", "verify", "explain-error"),
     "hwdock.commands.export": ("export", "fleet"),
+    "hwdock.commands.watch": ("watch",),
 }
 
 app = typer.Typer(

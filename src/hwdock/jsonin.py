@@ -18,7 +18,11 @@ from hwdock.errors import InputError
 def read_json(path: str | os.PathLike[str], what: str) -> Any:
     """The parsed document at `path`; `what` names it in the messages ("plan", ...)."""
     name = os.fspath(path)
-    text = read_text(name, what)
+    return loads(read_text(name, what), name)
+
+
+def loads(text: str, name: str) -> Any:
+    """The parsed JSON `text`, read from the file `name` (InputError naming file and line)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:

@@ -262,6 +262,7 @@ def verify(
                     "group_add": req.spec.group_add,
                     "gpus": req.spec.gpus,
                     "cdi_devices": req.spec.cdi_devices,
+                    "runtime": req.spec.runtime,
                 },
                 log=raw[-40:],
             )

@@ -1,12 +1,16 @@
 """`hwdock build`, `hwdock run`, `hwdock up`: carry a plan out on the real engine."""
 
 import os
-import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
 
+# No `from __future__ import annotations` here: typer reads register()'s annotations, which
+# name its local options. Module-level annotations that name types are quoted instead, and
+# typing is imported for the type checker only (`build --plan --json` skips typer and typing).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
 if TYPE_CHECKING:
+    from typing import Any
+
     import typer
 
     from hwdock.engine.engine import ContainerEngine
@@ -19,24 +23,33 @@ MODEL_DIR = "/models"
 def load_plan(
     plan_file: Path | None,
     source: Path | None,
-    plan_opts: dict[str, Any] | None = None,
+    plan_opts: "dict[str, Any] | None" = None,
     *,
     host_report: Path | None = None,
     from_capture: Path | None = None,
+    remembered: bool = False,
 ) -> "tuple[Plan, Path]":
     """The plan to carry out (saved with --plan, or made from SOURCE, default ".", with the
-    plan options), and the directory its relative build contexts resolve from."""
-    from hwdock.commands.plan_inputs import PlanArgs, load_host, make_plan, read_plan
-    from hwdock.errors import UsageError
+    plan options), and the directory its relative build contexts resolve from.
 
+    `remembered`: a saved plan may come back as the `saved_plan.PlanRecord` of an earlier read
+    of the same file (for `hwdock build`, which only reads steps, verdicts and source)."""
     if plan_file is not None:
         if source is not None:
+            from hwdock.errors import UsageError
+
             raise UsageError("give SOURCE or --plan, not both")
+        if remembered:
+            from hwdock.commands.saved_plan import read_plan
+        else:
+            from hwdock.commands.plan_inputs import read_plan
         plan = read_plan(plan_file)
         base = plan_file.resolve().parent
         if plan.source and Path(plan.source).is_dir():
             base = Path(plan.source).resolve()
         return plan, base
+    from hwdock.commands.plan_inputs import PlanArgs, load_host, make_plan
+
     src = (source or Path(".")).resolve()
     args = PlanArgs(source=src, **(plan_opts or {}))
     args.check()
@@ -46,19 +59,27 @@ def load_plan(
 def plan_to_carry_out(
     plan_file: Path | None,
     source: Path | None,
-    plan_opts: dict[str, Any],
+    plan_opts: "dict[str, Any]",
     *,
     force: bool,
     host_report: Path | None,
     from_capture: Path | None,
+    remembered: bool = False,
 ) -> "tuple[Plan, Path]":
     """`load_plan`, with --build-arg/--tag applied to a saved plan, refused when the plan says
     the image cannot work here (unless --force)."""
-    from hwdock.commands.plan_inputs import parse_pairs
+    args: dict[str, str] = {}
+    if plan_opts.get("build_arg"):
+        from hwdock.commands.plan_inputs import parse_pairs
 
-    args = parse_pairs(plan_opts.get("build_arg"))
+        args = parse_pairs(plan_opts.get("build_arg"))
     plan, base = load_plan(
-        plan_file, source, plan_opts, host_report=host_report, from_capture=from_capture
+        plan_file,
+        source,
+        plan_opts,
+        host_report=host_report,
+        from_capture=from_capture,
+        remembered=remembered,
     )
     if plan_file is not None:
         apply_overrides(plan, args, plan_opts.get("tag"))
@@ -123,7 +144,7 @@ def do_build(
     force: bool,
     wait: bool,
     no_cache: bool,
-) -> list[Any]:
+) -> "list[Any]":
     from hwdock.engine.execute import BuildOptions, execute_plan
 
     runlog.write_plan(plan.to_dict())
@@ -258,6 +279,8 @@ def do_run(
         if json_out:
             events.emit("dry-run", commands=[argv])
         else:
+            import shlex
+
             print(shlex.join(argv), flush=True)
         return 0
     missing = [d.split(":")[0] for d in spec.devices if not os.path.exists(d.split(":")[0])]
@@ -294,7 +317,7 @@ def do_run(
 RUN_TAIL_LINES = 5000
 
 
-def _run_teed(argv: list[str], env: dict[str, str], out: Any, seen: list[str]) -> int:
+def _run_teed(argv: list[str], env: dict[str, str], out: "Any", seen: list[str]) -> int:
     """Run `argv`, copying its stdout to `out` and its stderr to stderr as they come; the
     last RUN_TAIL_LINES lines of both (in arrival order) are left in `seen`."""
     import collections
@@ -307,7 +330,7 @@ def _run_teed(argv: list[str], env: dict[str, str], out: Any, seen: list[str]) -
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
     )
 
-    def pump(stream: Any, dest: Any) -> None:
+    def pump(stream: "Any", dest: "Any") -> None:
         for line in stream:
             dest.write(line)
             dest.flush()
@@ -325,6 +348,13 @@ def _run_teed(argv: list[str], env: dict[str, str], out: Any, seen: list[str]) -
         t.join()
     seen[:] = list(tail)
     return returncode
+
+
+def _engine_warnings(eng: "ContainerEngine", events: "Events") -> None:
+    from hwdock.engine.detect import engine_warnings
+
+    for message in engine_warnings(eng):
+        events.emit("warning", message=message)
 
 
 def _dry_run_build(
@@ -364,7 +394,7 @@ def build(
     dry_run: bool,
     verbose: bool,
     json_out: bool,
-    plan_opts: dict[str, Any],
+    plan_opts: "dict[str, Any]",
     host_report: Path | None = None,
     from_capture: Path | None = None,
 ) -> None:
@@ -374,6 +404,7 @@ def build(
     events = _events(json_out, verbose)
     try:
         eng = find_engine(engine)
+        _engine_warnings(eng, events)
         plan, base = plan_to_carry_out(
             plan_file,
             source,
@@ -381,6 +412,7 @@ def build(
             force=force,
             host_report=host_report,
             from_capture=from_capture,
+            remembered=True,
         )
         if dry_run:
             _dry_run_build(plan, base, eng, network, no_cache, json_out, events)
@@ -440,6 +472,8 @@ def fast_path(args: list[str]) -> int | None:
 
 
 def register(app: "typer.Typer") -> None:
+    from typing import Annotated, Any
+
     import typer
 
     from hwdock.commands.common import EngineOpt, FromOpt, HostOpt, PlanFileOpt, plan_options
@@ -527,6 +561,7 @@ def register(app: "typer.Typer") -> None:
         events = _events(json_out, False)
         try:
             eng = find_engine(engine)
+            _engine_warnings(eng, events)
             words = list(words or [])
             plan = load_plan(plan_file, None)[0] if plan_file is not None else None
             image = words.pop(0) if plan is None and words else None
@@ -584,6 +619,7 @@ def register(app: "typer.Typer") -> None:
         events = _events(json_out, False)
         try:
             eng = find_engine(engine)
+            _engine_warnings(eng, events)
             words = list(words or [])
             source = Path(words.pop(0)) if plan_file is None and words else None
             plan, base = plan_to_carry_out(

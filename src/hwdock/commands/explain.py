@@ -132,8 +132,12 @@ def run_explain(
     from hwdock.errors import InputError, UsageError
     from hwdock.jsonin import check_regular_file
 
-    if not path.is_dir():
-        raise UsageError(f"{path}: not a directory (PATH is the build context)")
+    if not path.is_dir():  # a missing input, as for `plan SOURCE`: 3, not 2
+        raise InputError(
+            "not a directory (PATH is the build context)",
+            path=str(path),
+            hint="give the folder that holds the Dockerfile",
+        )
     df = Path(file) if file else path / "Dockerfile"
     if file and not df.is_absolute() and not df.exists() and (path / file).exists():
         df = path / file

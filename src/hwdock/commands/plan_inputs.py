@@ -90,11 +90,18 @@ def load_host(
 
 def read_plan(path: str | os.PathLike[str]) -> Plan:
     """A saved plan (`hwdock plan --json`)."""
-    from hwdock.jsonin import read_json
-    from hwdock.plan.model import Plan
+    from hwdock.jsonin import read_text
 
     name = os.fspath(path)
-    doc = read_json(name, "plan")
+    return parse_plan(read_text(name, "plan"), name)
+
+
+def parse_plan(text: str, name: str) -> Plan:
+    """The plan whose JSON is `text`, read from the file `name` (InputError naming it)."""
+    from hwdock.jsonin import loads
+    from hwdock.plan.model import Plan
+
+    doc = loads(text, name)
     if not isinstance(doc, dict):
         raise InputError("not a plan (expected a JSON object)", path=name)
     try:

@@ -270,6 +270,8 @@ def _check_nvidia_runtime(ctx: _Context) -> list[Check]:
     use_cdi = bool(run and run.cdi_devices) or (
         ctx.engine is not None and ctx.engine.name == "podman"
     )
+    if not use_cdi and _on_jetson(ctx, nv):
+        return [_jetson_runtime_check(ctx, title)]
     if not use_cdi:
         evidence = []
         if ctx.engine is not None:
@@ -306,6 +308,70 @@ def _check_nvidia_runtime(ctx: _Context) -> list[Check]:
             )
         ]
     return [_cdi_check(ctx, title)]
+
+
+def _on_jetson(ctx: _Context, nv: list[Accelerator]) -> bool:
+    from hwdock.plan.facts import jetson_host
+
+    return jetson_host(ctx.host, nv)
+
+
+def _jetson_runtime_check(ctx: _Context, title: str) -> Check:
+    """Jetson: the container needs Docker's `nvidia` runtime (CSV mode refuses `--gpus`)."""
+    from hwdock.plan.facts import jetson_container
+
+    jc = jetson_container()
+    name = jc["runtime"]
+    fix = (
+        "install the NVIDIA container runtime (JetPack: sudo apt install "
+        f"{jc['jetpack_package']}), then {jc['docker_fix']}"
+    )
+    run = ctx.plan.run if ctx.plan else None
+    e = ctx.engine
+    evidence = [f"Jetson: {ctx.host.jetson_release or 'integrated NVIDIA GPU on aarch64'}"]
+    if e is not None:
+        evidence.append(f"{e.name} runtimes: {', '.join(e.runtimes) or '-'}")
+    if ctx.host.container.nvidia_ctk_version:
+        evidence.append(f"nvidia-ctk {ctx.host.container.nvidia_ctk_version}")
+    evidence.append(jc["source"])
+    if run is not None and run.gpus and run.runtime != name:
+        return Check(
+            "gpu-runtime",
+            title,
+            "fail",
+            f"the plan runs the container with --gpus {run.gpus}: Jetson's NVIDIA runtime "
+            "(CSV mode) refuses it; the container must use --runtime nvidia",
+            evidence=[*evidence, *jc["reports"]],
+            fix="make the plan again with this hwdock (`hwdock plan`): it runs Jetson containers "
+            f"with --runtime {name}",
+        )
+    if e is None:
+        return Check(
+            "gpu-runtime",
+            title,
+            "warn",
+            f"no Docker daemon answered: cannot tell whether the '{name}' runtime is registered "
+            f"(Jetson containers need --runtime {name})",
+            evidence=evidence,
+            fix=fix,
+        )
+    if name in e.runtimes:
+        return Check(
+            "gpu-runtime",
+            title,
+            "ok",
+            f"Docker has the '{name}' runtime (Jetson: --runtime {name}, not --gpus)",
+            evidence,
+        )
+    return Check(
+        "gpu-runtime",
+        title,
+        "fail",
+        f"Docker has no '{name}' runtime registered: a Jetson container gets no GPU "
+        f"(--gpus is refused in CSV mode, --runtime {name} fails without it)",
+        evidence=[*evidence, jc["docker_fix_source"]],
+        fix=fix,
+    )
 
 
 def _cdi_check(ctx: _Context, title: str) -> Check:

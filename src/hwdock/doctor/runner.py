@@ -11,6 +11,7 @@ import dataclasses
 import json
 import shutil
 import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -102,11 +103,17 @@ class CliRunner(_NamedRun):
 def find_runner(engine: str | None = None) -> ContainerRunner:
     """The engine hwdock uses everywhere, or (without `hwdock.engine`) the first CLI found."""
     try:
-        from hwdock.engine.detect import find_engine  # type: ignore[import-not-found]
+        from hwdock.engine.detect import (  # type: ignore[import-not-found]
+            engine_warnings,
+            find_engine,
+        )
     except ImportError:
         pass
     else:
-        return EngineRunner(find_engine(engine))
+        found = find_engine(engine)
+        for message in engine_warnings(found):  # e.g. Podman because Docker's daemon is down
+            sys.stderr.write(f"hwdock: warning: {message}\n")
+        return EngineRunner(found)
     names = [engine] if engine else ["docker", "podman"]
     for name in names:
         path = shutil.which(name)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from hwdock.doctor import arch, known_errors
 from hwdock.doctor.checks import chosen_accelerators, worst
 from hwdock.doctor.model import Check, Status
+from hwdock.plan.facts import jetson_container, jetson_host
 from hwdock.plan.model import Plan, RunSpec
 from hwdock.probe.model import Accelerator, HostReport
 
@@ -71,7 +72,8 @@ def host_path(device: str) -> str:
 
 
 def default_run_spec(host: HostReport, chosen: list[Accelerator], image: str) -> RunSpec:
-    """The least device access the chosen GPUs need, when no plan says otherwise."""
+    """The least device access the chosen GPUs need, when no plan says otherwise: as the plan
+    decides it (CDI when a spec covers all GPUs; Jetson: the `nvidia` runtime; else `--gpus`)."""
     spec = RunSpec(image=image)
     amd = [a for a in chosen if a.vendor == "amd"]
     nvidia = [a for a in chosen if a.vendor == "nvidia"]
@@ -85,6 +87,11 @@ def default_run_spec(host: HostReport, chosen: list[Accelerator], image: str) ->
             [a for a in host.accelerators if a.vendor == "nvidia"]
         ):
             spec.cdi_devices = ["nvidia.com/gpu=all"]
+        elif jetson_host(host, nvidia):
+            # CSV mode refuses --gpus: the nvidia runtime, acting on NVIDIA_VISIBLE_DEVICES
+            jc = jetson_container()
+            spec.runtime = jc["runtime"]
+            spec.env[jc["env_name"]] = jc["env_value"]
         else:
             spec.gpus = "all"
     gids = []

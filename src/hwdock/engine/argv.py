@@ -4,8 +4,10 @@ The one source of truth for pull, inspect, build and run commands: the engine ru
 (engine.py), `hwdock build/run --dry-run` prints them, the plan shows them to people
 (plan/render.py), and `hwdock plan --script` / `hwdock export script` write them into a
 shell script (export/script.py). Docker and Podman differ where it matters: Podman gets
-CDI device names for `--gpus`, `--tls-verify=false` for registries on this machine, and
-(from the caller) fully qualified image names.
+CDI device names for `--gpus` and for the `nvidia` runtime (a Jetson plan's `--runtime nvidia`:
+Podman has no such runtime unless configured, NVIDIA's way for it is CDI),
+`--tls-verify=false` for registries on this machine, and (from the caller) fully qualified
+image names.
 
 By default the flags are spelled as a person types them (`-f`, `-t`, `-e`, `-p`, `-d`), for
 scripts and plans that people read; the engine asks for the long spellings (`long_flags`).
@@ -145,6 +147,16 @@ def mount_arg(m: Mount) -> str:
     return ",".join(_csv_field(f) for f in fields)
 
 
+def runtime_to_cdi(runtime: str) -> list[str]:
+    """The CDI devices Podman gets instead of a Docker OCI runtime: for Jetson's `nvidia`
+    runtime, `nvidia.com/gpu=all` (cuda.toml [jetson_container]); [] for any other runtime,
+    which Podman is given by name (`--runtime crun`)."""
+    from hwdock.plan.facts import jetson_container
+
+    jc = jetson_container()
+    return [jc["podman_device"]] if runtime == jc["runtime"] else []
+
+
 def gpus_to_cdi(gpus: str) -> list[str]:
     """docker's `--gpus` value as CDI names: "all" -> nvidia.com/gpu=all, "device=0,1" -> ..."""
     value = gpus.strip()
@@ -184,10 +196,17 @@ def run_argv(
         argv += ["--device", dev]
     for gid in spec.group_add:
         argv += ["--group-add", str(int(gid))]
+    podman = (engine or engine_kind(cli)) == "podman"
     cdi = list(spec.cdi_devices)
+    if spec.runtime:
+        stand_in = runtime_to_cdi(spec.runtime) if podman else []
+        if stand_in:
+            cdi += [d for d in stand_in if d not in cdi]
+        else:
+            argv += ["--runtime", spec.runtime]
     if spec.gpus:
-        if (engine or engine_kind(cli)) == "podman":
-            cdi += gpus_to_cdi(spec.gpus)
+        if podman:
+            cdi += [d for d in gpus_to_cdi(spec.gpus) if d not in cdi]
         else:
             argv += ["--gpus", spec.gpus]
     for dev in cdi:

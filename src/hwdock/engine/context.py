@@ -21,20 +21,18 @@ import marshal
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from hwdock.engine.digest import ContextDigest
 from hwdock.engine.dockerignore import Matcher
 
-
-@dataclass(frozen=True)
-class ContextDigest:
-    digest: str  # "sha256:<hex>"
-    files: int
-    bytes: int
+__all__ = ["ContextDigest", "context_digest"]
 
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# the context itself may be a symlink to a folder (docker follows it too); links inside are
+# entries of the context, never followed
+_ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _DIR = stat.S_IFDIR
 _LNK = stat.S_IFLNK
 _FMT = 0o170000
@@ -67,7 +65,7 @@ def context_digest(
         parallel = _can_fork()
     excluded = _excluder(matcher)
     counts = [0, 0]  # files, bytes
-    fd = os.open(root, _DIR_FLAGS)
+    fd = os.open(root, _ROOT_FLAGS)
     try:
         if parallel:
             top = _tree_split(fd, "", excluded, matcher, counts)

@@ -17,25 +17,28 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
-from pathlib import Path
 
 from hwdock.docker_clients import EXTRA_DOCKER_CLIENTS, MODE_RANK
-from hwdock.docker_clients import build_mode as docker_build_mode
-from hwdock.docker_clients import candidates as docker_candidates
-from hwdock.engine.engine import BuildMode, ContainerEngine
+from hwdock.engine.engine import ContainerEngine
 from hwdock.errors import ExitCode, HwdockError
 
-Runner = Callable[[Sequence[str], dict[str, str] | None], subprocess.CompletedProcess[str]]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms)
+if TYPE_CHECKING:  # a cached detection (the fast path) needs no subprocess, typing, pathlib
+    import subprocess
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from hwdock.engine.argv import BuildMode
+
+    Runner = Callable[[Sequence[str], dict[str, str] | None], subprocess.CompletedProcess[str]]
 
 
 def _default_runner(
     argv: Sequence[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    import subprocess
+
     try:
         return subprocess.run(
             list(argv),
@@ -61,6 +64,8 @@ def _which_all(name: str) -> list[str]:
 
 def probe_docker(cli: str, run: Runner = _default_runner) -> ContainerEngine | str:
     """A ContainerEngine for this docker client, or the reason it does not work."""
+    from hwdock.docker_clients import build_mode as docker_build_mode
+
     ver = run([cli, "version", "--format", "{{.Client.Version}}|{{.Server.Version}}"], None)
     client_v, _, server_v = ver.stdout.strip().partition("|")
     if ver.returncode != 0 or not server_v:
@@ -154,7 +159,7 @@ def _store(name: str | None, engine: ContainerEngine) -> None:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(
-            json.dumps({"key": _fingerprint(name), "at": time.time(), "engine": asdict(engine)})
+            json.dumps({"key": _fingerprint(name), "at": time.time(), "engine": engine.to_dict()})
         )
         os.replace(tmp, p)
     except OSError:
@@ -175,12 +180,17 @@ def find_engine(name: str | None = None, *, run: Runner | None = None) -> Contai
         if hit is not None:
             return hit
         found = _find_engine(name, _default_runner)
-        _store(name, found)
+        if not engine_warnings(found):  # a fallback is not remembered: Docker may be back soon
+            _store(name, found)
         return found
     return _find_engine(name, run)
 
 
 def _find_engine(name: str | None, run: Runner) -> ContainerEngine:
+    import shutil
+
+    from hwdock.docker_clients import candidates as docker_candidates
+
     reasons: list[str] = []
     kind: str | None = None
     candidates: list[str] = []
@@ -220,6 +230,7 @@ def _find_engine(name: str | None, run: Runner) -> ContainerEngine:
             if got.build_mode in ("buildx", "podman"):
                 break
 
+    docker_down = list(reasons) if kind == "docker" else []
     if not found and name is None:
         for cli in _which_all("podman"):
             got = probe_podman(cli, run)
@@ -244,4 +255,19 @@ def _find_engine(name: str | None, run: Runner) -> ContainerEngine:
         )
     best = min(found, key=_rank)
     best.notes.extend(r for r in reasons)
+    if name is None and best.name == "podman" and docker_down:
+        # the user has Docker and probably meant it: say so, and name the way to silence it
+        best.notes.insert(
+            0,
+            WARNING_PREFIX + f"no Docker daemon answers ({docker_down[0]}); using Podman "
+            "(start the Docker daemon, or pass --engine podman to choose Podman)",
+        )
     return best
+
+
+WARNING_PREFIX = "warning: "
+
+
+def engine_warnings(engine: ContainerEngine) -> list[str]:
+    """What the user should hear about the engine chosen (a fallback), without the prefix."""
+    return [n[len(WARNING_PREFIX) :] for n in engine.notes if n.startswith(WARNING_PREFIX)]

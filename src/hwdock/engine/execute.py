@@ -12,56 +12,103 @@ code per kind of failure (failures.py).
 from __future__ import annotations
 
 import os
-import shlex
-import signal
-import subprocess
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from hwdock.engine.context import context_digest
-from hwdock.engine.dockerignore import BothMatcher, Matcher, parse
-from hwdock.engine.engine import ContainerEngine
 from hwdock.engine.labels import PLAN_HASH_LABEL, image_labels, plan_hash
-from hwdock.engine.runlog import Events, RunLog, tag_lock
+from hwdock.engine.runlog import tag_lock
 from hwdock.errors import ExitCode, HwdockError, InputError
-from hwdock.plan.model import ImageStep, Plan
 
+# Start-up time: an up-to-date `hwdock build` runs this module's decision path only, so the
+# modules a build needs (subprocess, signal, threading, shlex) are imported where a build
+# runs, and the records below are plain classes: `dataclasses` costs about 9 ms to import.
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (~2 ms)
 if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
+    from typing import Any
+
+    from hwdock.engine.engine import ContainerEngine
     from hwdock.engine.registry import Registry
+    from hwdock.engine.runlog import Events, RunLog
+    from hwdock.plan.model import ImageStep, Plan
 
 
-@dataclass
 class BuildOptions:
-    base_dir: Path = field(default_factory=Path.cwd)  # where relative contexts resolve
-    network: str | None = None  # --network for builds; None: the engine's default
-    force: bool = False  # build even when up to date
-    wait: bool = True  # wait for another hwdock building the same tag (else LOCKED)
-    no_cache: bool = False
-    registry: Registry | None = None
-    interrupt_grace_s: float = 10.0
+    __slots__ = (
+        "base_dir",
+        "force",
+        "interrupt_grace_s",
+        "network",
+        "no_cache",
+        "registry",
+        "wait",
+    )
+
+    def __init__(
+        self,
+        base_dir: Path | None = None,  # where relative contexts resolve; None: the cwd
+        network: str | None = None,  # --network for builds; None: the engine's default
+        force: bool = False,  # build even when up to date
+        wait: bool = True,  # wait for another hwdock building the same tag (else LOCKED)
+        no_cache: bool = False,
+        registry: Registry | None = None,
+        interrupt_grace_s: float = 10.0,
+    ) -> None:
+        self.base_dir = Path.cwd() if base_dir is None else base_dir
+        self.network = network
+        self.force = force
+        self.wait = wait
+        self.no_cache = no_cache
+        self.registry = registry
+        self.interrupt_grace_s = interrupt_grace_s
 
 
-@dataclass
 class StepResult:
-    step: str
-    image: str
-    result: str  # "built" | "up-to-date" | "present" | "pulled" | "local"
-    image_id: str | None = None
-    plan_hash: str | None = None
-    seconds: float = 0.0
+    __slots__ = ("context_check", "image", "image_id", "plan_hash", "result", "seconds", "step")
+
+    def __init__(
+        self,
+        step: str,
+        image: str,
+        result: str,  # "built" | "up-to-date" | "present" | "pulled" | "local"
+        image_id: str | None = None,
+        plan_hash: str | None = None,
+        seconds: float = 0.0,
+        context_check: str | None = None,  # "watcher" (asked) or "walk" (computed); None: no digest
+    ) -> None:
+        self.step = step
+        self.image = image
+        self.result = result
+        self.image_id = image_id
+        self.plan_hash = plan_hash
+        self.seconds = seconds
+        self.context_check = context_check
+
+    def __repr__(self) -> str:
+        return (
+            f"StepResult(step={self.step!r}, image={self.image!r}, result={self.result!r}, "
+            f"image_id={self.image_id!r}, plan_hash={self.plan_hash!r}, seconds={self.seconds!r}, "
+            f"context_check={self.context_check!r})"
+        )
 
 
-@dataclass
 class PreparedBuild:
-    step: ImageStep
-    context: Path
-    dockerfile: Path
-    dockerfile_text: str
+    __slots__ = ("context", "context_check", "dockerfile", "dockerfile_text", "step")
+
+    def __init__(
+        self,
+        step: ImageStep,
+        context: Path,
+        dockerfile: Path,
+        dockerfile_text: str,
+        context_check: str | None = None,  # how the context digest was had: "watcher" or "walk"
+    ) -> None:
+        self.step = step
+        self.context = context
+        self.dockerfile = dockerfile
+        self.dockerfile_text = dockerfile_text
+        self.context_check = context_check
 
     def features(self) -> list[str]:
         """BuildKit-only features of the Dockerfile (read only when the builder lacks them)."""
@@ -105,13 +152,13 @@ def base_images(pb: PreparedBuild) -> list[str]:
     Remembered in the state directory by (Dockerfile text, build args, target), so the
     "nothing changed" path neither imports nor runs the Dockerfile analyzer (~30 ms).
     """
-    import hashlib
     import json
 
     from hwdock import __version__
     from hwdock.engine.runlog import state_dir
+    from hwdock.sha import sha256
 
-    key = hashlib.sha256(
+    key = sha256(
         json.dumps(
             [__version__, pb.dockerfile_text, sorted(pb.step.build_args.items()), pb.step.target]
         ).encode("utf-8", "surrogateescape")
@@ -161,17 +208,19 @@ def compute_plan_hash(
 ) -> str:
     """`bases`: image id (or "absent") of each FROM image, so a re-pulled base rebuilds; a
     callable is asked after the context digest (inspects run meanwhile)."""
-    matcher = Matcher.from_context(pb.context)
+    from hwdock.engine.watch import watched_context_digest
+
     try:
-        ignore_text = (pb.context / ".dockerignore").read_text(errors="replace")
+        ignore_text = (pb.context / ".dockerignore").read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         ignore_text = ""
+    texts = [ignore_text]
     own = pb.dockerfile.with_name(pb.dockerfile.name + ".dockerignore")
     if own.is_file():  # a Dockerfile's own ignore file (newer BuildKit frontends)
-        own_text = own.read_text(errors="replace")
-        matcher = BothMatcher(matcher, Matcher(parse(own_text)))
+        own_text = own.read_text(encoding="utf-8", errors="replace")
+        texts.append(own_text)
         ignore_text += "\0" + own_text
-    digest = context_digest(pb.context, matcher)
+    digest, pb.context_check = watched_context_digest(pb.context, texts)
     if callable(bases):
         bases = bases()
     return plan_hash(
@@ -268,6 +317,7 @@ def execute_plan(
             result=res.result,
             image_id=res.image_id,
             seconds=round(res.seconds, 3),
+            **({"context_check": res.context_check} if res.context_check else {}),
         )
     return results
 
@@ -398,6 +448,7 @@ def build_step(
                     str(have.get("Id")),
                     h,
                     time.monotonic() - t0,
+                    pb.context_check,
                 )
         iidfile = runlog.dir / f"{step.id}.iid"
         labels = image_labels(plan_hash_value=h, title=step.image, source=None, extra=step.labels)
@@ -412,10 +463,15 @@ def build_step(
         )
         image_id = _run_build(engine, step, argv, iidfile, opts, events, runlog)
         engine.tag(image_id, step.image)
-    return StepResult(step.id, step.image, "built", image_id, h, time.monotonic() - t0)
+    return StepResult(
+        step.id, step.image, "built", image_id, h, time.monotonic() - t0, pb.context_check
+    )
 
 
 def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
+    import signal
+    import subprocess
+
     for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
@@ -430,6 +486,9 @@ def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
 
 def _term_as_interrupt() -> Any:
     """While a build runs, SIGTERM cleans up like Ctrl-C (main thread only)."""
+    import signal
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         return None
 
@@ -448,6 +507,11 @@ def _run_build(
     events: Events,
     runlog: RunLog,
 ) -> str:
+    import shlex
+    import signal
+    import subprocess
+    from collections import deque
+
     from hwdock.engine.failures import classify, explain
     from hwdock.engine.progress import ProgressParser
 
@@ -532,11 +596,30 @@ def _run_build(
     return image_id
 
 
+def _current_base_ids(engine: ContainerEngine, pb: PreparedBuild) -> dict[str, str]:
+    """Each FROM image's id now, or "absent": what a build's plan hash covers."""
+    return {ref: engine.image_id(ref) or "absent" for ref in base_images(pb)}
+
+
 def dry_run_script(
     engine: ContainerEngine, plan: Plan, opts: BuildOptions, run_dir: Path
 ) -> list[str]:
     """The exact shell commands a build would run, one per line (comments say why)."""
+    import shlex
+
     out: list[str] = [f"mkdir -p {shlex.quote(str(run_dir))}"]
+    by_id = {s.id: s for s in plan.steps}
+    # the plan hash covers the ids of the images a step builds on (earlier steps, FROM
+    # images): taken as they are now, the label shown is the one a build would apply when
+    # those images do not change on the way (a read-only look-up; none when the engine is down)
+    current: dict[str, str] | None = {}
+    try:
+        for s in plan.steps:
+            iid = engine.image_id(s.image)
+            if iid is not None and current is not None:
+                current[s.id] = iid
+    except HwdockError:
+        current = None
     for step in plan.steps:
         out.append(f"# step {step.id}: {step.action} {step.image} — {step.reason}")
         if step.action == "pull":
@@ -552,7 +635,21 @@ def dry_run_script(
             if step.generated_dockerfile is not None:
                 pb.dockerfile = run_dir / f"Dockerfile.{step.id}"
                 out.append(f"# hwdock writes its generated Dockerfile to {pb.dockerfile}")
-            h = compute_plan_hash(pb, {})
+            if current is not None:
+                parents = _parents(by_id, step, current)
+                h = compute_plan_hash(pb, parents, lambda pb=pb: _current_base_ids(engine, pb))
+                if parents:
+                    out.append(
+                        "# the plan-hash label assumes "
+                        + ", ".join(sorted(by_id[p].image for p in parents))
+                        + " keep their current ids"
+                    )
+            else:
+                h = compute_plan_hash(pb, {})
+                out.append(
+                    "# the engine did not answer: the plan-hash label below leaves out the ids "
+                    "of the images this step builds on; a build adds them"
+                )
             iid = run_dir / f"{step.id}.iid"
             labels = image_labels(
                 plan_hash_value=h, title=step.image, source=None, extra=step.labels

@@ -6,10 +6,14 @@ OCI index / Docker manifest list Accept headers. A registry that answers 401 wit
 (GET realm?service=&scope=, then retry with `Authorization: Bearer`). Registries on
 localhost / 127.0.0.0/8 are spoken to over plain http, as the Docker daemon does.
 
-Credentials for private registries come from the Docker client's config file
-(`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, `auths.<domain>.auth`) and are
-sent only in the token request (or as Basic auth where the registry asks for it); they
-never appear in messages, events or logs. Credential helpers (`credsStore`) are not run.
+Credentials for private registries come from where the Docker client keeps them
+(`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), in its order: the registry's
+credential helper (`credHelpers.<domain>`), else the default one (`credsStore`), each run as
+`docker-credential-<name> get` with the server's address on stdin (the protocol of Docker's
+credential helpers), else `auths.<domain>.auth`. They are sent only in the token request (or
+as Basic auth where the registry asks for it); they never appear in messages, events or
+logs. An identity token (a helper's `<token>` user name) is not used: the look-up then goes
+anonymous, and the pull itself, done by the engine, still has the user's login.
 
 The API endpoint of a registry domain is the domain itself, except where
 `HWDOCK_REGISTRY_ENDPOINTS` maps it (`domain=https://host,...`); the default domain of
@@ -85,19 +89,79 @@ def _endpoint_overrides() -> dict[str, str]:
     return out
 
 
+# the key the Docker client files Docker Hub's credentials under (its v1 index address)
+_HUB_KEYS = {"docker.io": "https://index.docker.io/v1/"}
+HELPER_TIMEOUT_S = 10.0
+
+
+def _server_keys(domain: str) -> list[str]:
+    keys = [domain, f"https://{domain}", f"http://{domain}", f"https://{domain}/v1/"]
+    hub = _HUB_KEYS.get(domain)
+    return [hub, *keys] if hub else keys
+
+
 def docker_config_auth(domain: str) -> str | None:
-    """The base64 `user:password` the Docker client stored for `domain`, if any."""
+    """The base64 `user:password` the Docker client keeps for `domain`, if any."""
     cfg_dir = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
     try:
         with open(os.path.join(cfg_dir, "config.json"), encoding="utf-8") as f:
-            auths = (json.load(f) or {}).get("auths") or {}
+            cfg = json.load(f) or {}
     except (OSError, ValueError):
         return None
-    for key in (domain, f"https://{domain}", f"http://{domain}", f"https://{domain}/v1/"):
-        auth = (auths.get(key) or {}).get("auth")
+    if not isinstance(cfg, dict):
+        return None
+    keys = _server_keys(domain)
+    helpers = cfg.get("credHelpers") if isinstance(cfg.get("credHelpers"), dict) else {}
+    helper = next((helpers[k] for k in keys if isinstance(helpers.get(k), str)), None)
+    if helper is None and isinstance(cfg.get("credsStore"), str):
+        helper = cfg["credsStore"]
+    if helper:
+        for key in keys:
+            got = helper_auth(helper, key)
+            if got is not None:
+                return got
+    auths = cfg.get("auths") if isinstance(cfg.get("auths"), dict) else {}
+    for key in keys:
+        auth = (auths.get(key) or {}).get("auth") if isinstance(auths.get(key), dict) else None
         if auth:
             return str(auth)
     return None
+
+
+def helper_auth(helper: str, server: str) -> str | None:
+    """`docker-credential-<helper> get` for `server`: base64 `user:secret`, or None when the
+    helper is missing, fails, has nothing for it or holds an identity token."""
+    import base64
+    import shutil
+    import subprocess
+
+    if not helper.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        return None  # a name, never a path or a command line
+    exe = shutil.which(f"docker-credential-{helper}")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "get"],
+            input=server,
+            capture_output=True,
+            text=True,
+            timeout=HELPER_TIMEOUT_S,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None  # "credentials not found in native keychain", a locked keyring...
+    try:
+        doc = json.loads(out.stdout)
+    except ValueError:
+        return None
+    user, secret = doc.get("Username"), doc.get("Secret")
+    if not isinstance(user, str) or not isinstance(secret, str) or not user or not secret:
+        return None
+    if user == "<token>":
+        return None  # an identity token is for an OAuth2 refresh flow, not Basic auth
+    return base64.b64encode(f"{user}:{secret}".encode()).decode()
 
 
 def _default_opener(req: urllib.request.Request, timeout: float) -> Any:

@@ -92,6 +92,13 @@ def render_compose(
     svc: dict[str, Any] = {"image": _esc(spec.image)}
     secrets: list[str] = []
     build_steps = [s for s in plan.steps if s.action == "build"]
+    if v1 and build and build_steps and build_steps[-1].generated_dockerfile is not None:
+        # Compose 1.x has no `dockerfile_inline`: the service runs the image hwdock builds
+        notes.append(
+            "docker-compose 1.x cannot build from an inline Dockerfile (hwdock generates this "
+            f"one): run `hwdock build` first, then the service runs {spec.image}"
+        )
+        build = False
     if build and build_steps and build_steps[-1].image == spec.image:
         section, secrets = _build_section(build_steps[-1], compose_dir)
         if v1 and secrets:
@@ -143,6 +150,8 @@ def render_compose(
         svc["security_opt"] = [_esc(s) for s in spec.security_opt]
     if spec.privileged:
         svc["privileged"] = True
+    if spec.runtime:
+        svc["runtime"] = _esc(spec.runtime)  # Jetson: the nvidia runtime injects the iGPU
     if spec.gpus and not spec.cdi_devices:
         svc["deploy"] = {"resources": {"reservations": {"devices": [_gpu_reservation(spec.gpus)]}}}
     if spec.health_path:

@@ -83,6 +83,30 @@ def _volume_name(i: int, m: Mount) -> str:
     return "model" if m.read_only and i == 0 else f"data-{i}"
 
 
+def _runtime_class(runtime: str | None, notes: list[str]) -> tuple[str | None, set[str]]:
+    """The pod's RuntimeClass for the plan's OCI runtime, and the env names the device plugin
+    sets itself. Jetson's `nvidia` runtime: RuntimeClass `nvidia`, and no NVIDIA_VISIBLE_DEVICES
+    (the NVIDIA device plugin passes the allocated GPU in it; knowledge: cuda.toml
+    [jetson_container]). Any other runtime has no sourced RuntimeClass: left out, said so."""
+    if not runtime:
+        return None, set()
+    jc = load("cuda")["jetson_container"]
+    if runtime != jc["runtime"]:
+        notes.append(
+            f"the plan runs the container under the OCI runtime {runtime!r}; set the pod's "
+            "runtimeClassName to the RuntimeClass that maps to it on your nodes"
+        )
+        return None, set()
+    notes.append(
+        f"Jetson: the pod runs under the RuntimeClass {jc['k8s_runtime_class']!r} (its CSV-mode "
+        "NVIDIA runtime injects the iGPU); define it (handler nvidia) when nvidia is not the "
+        f"node's default runtime, see {jc['k8s_source']}; the NVIDIA device plugin exposes a "
+        f"Tegra iGPU as nvidia.com/gpu from v0.13.0 ({jc['k8s_tegra_source']}) and sets "
+        f"{jc['env_name']} itself"
+    )
+    return jc["k8s_runtime_class"], {jc["env_name"]}
+
+
 def render_k8s(
     plan: Plan, placement: Placement | None = None, options: K8sOptions | None = None
 ) -> K8sResult:
@@ -109,7 +133,10 @@ def render_k8s(
     if spec.command:
         container["args"] = list(spec.command)
     container["ports"] = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
-    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in spec.env.items()]
+    runtime_class, dropped_env = _runtime_class(spec.runtime, notes)
+    env: list[dict[str, Any]] = [
+        {"name": k, "value": v} for k, v in spec.env.items() if k not in dropped_env
+    ]
     for var in spec.env_passthrough:
         if var == "HF_TOKEN":
             ref = {"name": opts.hf_token_secret, "key": opts.hf_token_key, "optional": True}
@@ -208,6 +235,8 @@ def render_k8s(
         container["securityContext"] = security
 
     pod: dict[str, Any] = {"containers": [container]}
+    if runtime_class:
+        pod["runtimeClassName"] = runtime_class
     if spec.group_add:
         pod["securityContext"] = {"supplementalGroups": list(spec.group_add)}
     if volumes:

@@ -197,13 +197,10 @@ def plan_fleet(
         if plan is None or blocker is not None:
             if g.parts:
                 # the fat image has no working plan (a published image may fit some parts, or
-                # one arch needs a newer toolkit): fall back to one variant per narrow group
-                for part in g.parts:
-                    part.why = [
-                        *part.why,
-                        f"planned on its own: the fat image for {'+'.join(g.archs)} {problem}",
-                    ]
-                queue[:0] = g.parts
+                # one arch needs a newer toolkit): the parts that work alone may still share
+                # an image, so they are grouped again by the cost model; the rest go alone
+                why = f"the fat image for {'+'.join(g.archs)} {problem}"
+                queue[:0] = _regroup(g.parts, reports, planner, costs, why)
                 continue
             excluded += [Exclusion(h, f"its variant's image {problem}") for h in g.hosts]
             continue
@@ -238,6 +235,39 @@ def plan_fleet(
         place = placement(g.needs, group_hosts, wider_isas=wider_isas(g.needs.isa, cpu_isas))
         variants.append(FleetVariant(name, g.needs, g.hosts, plan, place, gpu_count, g.why))
     return FleetPlan(variants, excluded, notes, total_cost(planned, costs or _costs()))
+
+
+def _works(g: Group, reports: dict[str, Any], planner: Planner) -> bool:
+    try:
+        plan = planner(representative(g, reports))
+    except HwdockError:
+        return False
+    return not any(v.severity == "error" for v in plan.verdicts)
+
+
+def _regroup(
+    parts: list[Group],
+    reports: dict[str, Any],
+    planner: Planner,
+    costs: dict[str, Any] | None,
+    why: str,
+) -> list[Group]:
+    """A failed fat group's parts, to plan next: those that work alone grouped again (they
+    may still share an image), those that do not on their own (they get excluded with their
+    own plan's reason). Always smaller groups than the failed one, so this ends."""
+    working = [p for p in parts if _works(p, reports, planner)]
+    failing = [p for p in parts if p not in working]
+    if len(working) < 2 or not failing:
+        for part in parts:  # nothing to regroup: every part on its own
+            part.why = [*part.why, f"planned on its own: {why}"]
+        return list(parts)
+    regrouped = choose_variants({p.needs: list(p.hosts) for p in working}, costs)
+    left_out = ", ".join("+".join(p.archs) or "?" for p in failing)
+    for g in regrouped:
+        g.why.append(f"grouped again without {left_out}: {why}")
+    for part in failing:
+        part.why = [*part.why, f"planned on its own: {why}"]
+    return regrouped + failing
 
 
 def _costs() -> dict[str, Any]:

@@ -60,8 +60,6 @@ class Ctx:
         return None, None
 
     def is_jetson(self) -> bool:
-        return bool(self.host.jetson_release) or (
-            self.platform == "cuda"
-            and any(a.integrated and a.vendor == "nvidia" for a in self.chosen)
-            and (self.host.cpu.architecture or "") == "aarch64"
-        )
+        from hwdock.plan.facts import jetson_host
+
+        return jetson_host(self.host, self.chosen if self.platform == "cuda" else [])

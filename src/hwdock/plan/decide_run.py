@@ -1,7 +1,9 @@
 """Decision 5: how to run the image — the device access each vendor needs and no more.
 
 AMD: `/dev/kfd` plus the render nodes of the chosen GPUs, groups by numeric id (names differ
-between host and image). NVIDIA: CDI devices when CDI specs exist, else `--gpus`. Always
+between host and image). NVIDIA: CDI devices when CDI specs exist; else on a Jetson the
+`nvidia` runtime (its CSV mode refuses `--gpus`; cuda.toml [jetson_container]); else `--gpus`.
+Always
 `--ipc=host`, the model read-only, the Hugging Face cache, `HF_TOKEN` by name only.
 SYS_PTRACE and seccomp=unconfined only with --debug; never --privileged.
 """
@@ -121,6 +123,9 @@ def _nvidia(ctx: Ctx, spec: RunSpec) -> None:
                 )
             )
             return
+    if ctx.is_jetson():
+        _jetson(ctx, spec)
+        return
     if all_chosen or not indices:
         spec.gpus = "all"
     else:
@@ -133,6 +138,26 @@ def _nvidia(ctx: Ctx, spec: RunSpec) -> None:
             f"--gpus {spec.gpus}",
             "the NVIDIA container toolkit passes the chosen GPUs and their driver libraries",
             [f"{len(ctx.chosen)} of {len(nvidia)} NVIDIA GPU(s) chosen"],
+        )
+    )
+
+
+def _jetson(ctx: Ctx, spec: RunSpec) -> None:
+    """Jetson without CDI specs: the `nvidia` runtime injects the iGPU (CSV mode), not `--gpus`."""
+    jc = kb.jetson_container()
+    spec.runtime = jc["runtime"]
+    spec.env[jc["env_name"]] = jc["env_value"]
+    engines = [e for e in ctx.host.container.engines if e.name == "docker" and e.server_version]
+    evidence = [f"Jetson: {ctx.host.jetson_release or 'integrated NVIDIA GPU on aarch64'}"]
+    evidence += [f"docker runtimes: {', '.join(e.runtimes) or '-'}" for e in engines]
+    evidence += [jc["source"], jc["source_env"], *jc["reports"]]
+    ctx.decisions.append(
+        Decision(
+            "run-devices",
+            f"--runtime {spec.runtime} -e {jc['env_name']}={jc['env_value']} (not --gpus)",
+            f"{jc['why']}; the runtime acts only when {jc['env_name']} is set, so the plan sets "
+            "it; Podman gets the CDI device instead",
+            evidence,
         )
     )
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from hwdock.knowledge import load
+
+if TYPE_CHECKING:
+    from hwdock.probe.model import Accelerator, HostReport
 
 
 def version_tuple(text: str | None) -> tuple[int, ...]:
@@ -85,6 +89,20 @@ def cuda_source() -> str:
 
 def capability_info(cc: str) -> dict[str, Any] | None:
     return load("cuda")["capability"].get(cc)
+
+
+def jetson_container() -> dict[str, Any]:
+    """How a container reaches a Jetson's GPU: the `nvidia` runtime, not `--gpus`
+    (cuda.toml [jetson_container], with its sources)."""
+    return dict(load("cuda")["jetson_container"])
+
+
+def jetson_host(host: HostReport, nvidia_chosen: Iterable[Accelerator]) -> bool:
+    """A Jetson (L4T): /etc/nv_tegra_release was read, or an integrated NVIDIA GPU on aarch64."""
+    return bool(host.jetson_release) or (
+        any(a.integrated and a.vendor == "nvidia" for a in nvidia_chosen)
+        and (host.cpu.architecture or "") == "aarch64"
+    )
 
 
 def cuda_version_of(image_ref: str | None) -> str | None:

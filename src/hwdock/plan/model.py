@@ -80,6 +80,10 @@ class RunSpec:
     command: list[str] = field(default_factory=list)  # arguments after the image
     health_path: str | None = None  # e.g. "/health" for vLLM's server
     notes: list[str] = field(default_factory=list)  # why debug options were added, etc.
+    # OCI runtime by name: docker `--runtime`, Compose `runtime:`. "nvidia" on Jetson, whose
+    # CSV-mode NVIDIA runtime refuses `--gpus` (knowledge/data/cuda.toml [jetson_container]);
+    # Podman gets the CDI device instead. None: the engine's default runtime.
+    runtime: str | None = None
 
 
 @dataclass
