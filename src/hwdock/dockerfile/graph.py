@@ -557,7 +557,8 @@ def analyze(
 
     if ctx.forward:
         _check_cycles(stages, path)
-    used = _reachable(stages, target_idx)
+    # one stage is all there is to use (an edge to itself was refused as a cycle)
+    used = _reachable(stages, target_idx) if n_stages > 1 else {0}
     for s in stages:
         s.used = s.index in used
     if arch_args:

@@ -728,15 +728,6 @@ def _heredocs_from_line(line: str) -> list[Heredoc]:
 # ---------------------------------------------------------------- main loop
 
 
-def _split_lines(text: str) -> tuple[list[str], bool]:
-    """The lines without their `\\n`, and whether the last one had one."""
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-        return lines, True
-    return lines, False
-
-
 def decode(data: bytes | str) -> str:
     """Bytes as text: UTF-8, undecodable bytes kept (surrogateescape), BOM dropped."""
     text = data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
@@ -746,7 +737,10 @@ def decode(data: bytes | str) -> str:
 def parse(data: bytes | str, path: str = "Dockerfile") -> Result:
     """Parse a Dockerfile as BuildKit's parser does; raises InputError with file:line."""
     text = decode(data)
-    lines, last_nl = _split_lines(text)
+    lines = text.split("\n")  # the lines without their `\n`; the last one had one if ""
+    last_nl = lines[-1] == ""
+    if last_nl:
+        lines.pop()
     if len(text) * 4 > MAX_LINE_BYTES:  # only then can a line be over the limit
         _check_line_sizes(lines, last_nl, path)
     st = _State()
