@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Mapping
 
 from hwdock.dockerfile import args as known
@@ -62,7 +61,8 @@ INSTRUCTIONS = frozenset(
         "workdir",
     )
 )
-_STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*\Z")
+# a stage name is `[a-z][a-z0-9\-_.]*` (tested with str methods: cheaper than a regex match)
+_STAGE_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 _BUILTIN_NAMES = (
     "BUILDPLATFORM",
     "BUILDOS",
@@ -268,7 +268,7 @@ def _from_syntax(
                         "StageNameCasing", f"Stage name '{a[2]}' should be lowercase", fn.start_line
                     )
                 )
-            if not _STAGE_NAME.match(name):
+            if not ("a" <= name[:1] <= "z" and not name.strip(_STAGE_NAME_CHARS)):
                 raise InputError(
                     f"invalid name for build stage: {a[2]!r}, name can't start with a number "
                     "or contain symbols",
@@ -304,8 +304,10 @@ def _meta_args(
 ) -> tuple[dict[str, str], dict[str, ArgValue]]:
     """The global ARGs (before the first FROM): their values, and the table of where each
     came from. `overrides` are the build args."""
-    env = dict(builtins)
     table: dict[str, ArgValue] = {}
+    if not meta_nodes:
+        return dict(builtins), table
+    env = dict(builtins)
     esc = ctx.escape
     for n in meta_nodes:
         if n.keyword != "arg":
