@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 from hwdock.dockerfile.lazyre import LazyRegex
 from hwdock.dockerfile.record import FrozenRecord, Record
@@ -100,12 +101,12 @@ class Node:
         end_line: int = 0,
         prev_comment: list[str] | tuple = _EMPTY,
         keyword: str = "",
-        words: list[str] | None = None,
+        words: Sequence[str] | None = None,
     ):
         self.value = value
         self._next = next
         # the arguments as a list, not yet made into a `next` chain (only without `next`)
-        self._words: list[str] | None = words
+        self._words: Sequence[str] | None = words
         self.keyword = keyword  # an instruction's name in lower case ("" for argument nodes)
         self.children = children
         self.heredocs = heredocs
@@ -912,10 +913,11 @@ def _instructions(
                     comments = []
                 else:
                     prev = _EMPTY
-                words: list[str] | None = None
+                words: Sequence[str] | None = None
                 if fn is _maybe_json and args and args[0] != "[":
-                    # RUN/CMD/ENTRYPOINT/SHELL in shell form: the text is the argument
-                    nxt, words, attrs = None, [args], _NO_ATTRS
+                    # RUN/CMD/ENTRYPOINT/SHELL in shell form: the text is the argument (a tuple:
+                    # one allocation where a list takes two)
+                    nxt, words, attrs = None, (args,), _NO_ATTRS
                 elif fn is None:  # unknown instruction: BuildKit's parser keeps it, empty
                     nxt, attrs = Node(), _NO_ATTRS
                 else:
