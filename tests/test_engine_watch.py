@@ -378,6 +378,54 @@ def test_a_long_state_path_still_works(tmp_path: Path, monkeypatch: pytest.Monke
         assert watch.stop_watchers(state=deep) == [os.path.realpath(ctx)]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to serve as another user")
+def test_a_watcher_of_another_user_is_not_believed(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A state folder others can write to: a socket there served by another user could
+    answer "nothing changed" with any digest and make a build skip. It is not asked."""
+    import shutil
+    import tempfile
+
+    ctx = _context(tmp_path)
+    shared = Path(tempfile.mkdtemp(prefix="hwdock-shared-state-", dir="/tmp"))
+    os.chmod(shared, 0o755)  # the pytest folders are root's only: nobody could not reach them
+    monkeypatch.setenv("HWDOCK_STATE_DIR", str(shared))
+    monkeypatch.setenv("HWDOCK_WATCH_IDLE", "5")
+    files = watchproto.watch_files(shared, os.path.realpath(ctx))
+    files.directory.mkdir(parents=True)
+    os.chmod(files.directory, 0o777)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # nobody's fake watcher: answers one question with a made-up digest
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            srv = watchproto.bind(files.socket)
+            os.write(w, b"up")
+            conn, _ = srv.accept()
+            watchproto.read_message(conn)
+            watchproto.send_message(
+                conn, {"status": "hit", "digest": "sha256:" + "0" * 64, "files": 1, "bytes": 1}
+            )
+            conn.close()
+        finally:
+            os._exit(0)
+    os.close(w)
+    assert os.read(r, 2) == b"up"
+    try:
+        digest, how = _ask(ctx)
+        assert (digest, how) == (_fresh(ctx), "walk")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        watch.stop_watchers(state=shared)  # the one this walk started, as root
+        for wpid in _watcher_pids(str(shared)):
+            if not _wait(lambda p=wpid: not _pid_alive(p), 5):
+                os.kill(wpid, signal.SIGKILL)
+        shutil.rmtree(shared, ignore_errors=True)
+
+
 def test_watch_cli_lists_and_stops(state: Path, tmp_path: Path) -> None:
     ctx = _context(tmp_path)
     _ask(ctx)

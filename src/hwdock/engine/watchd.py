@@ -245,6 +245,9 @@ class Watcher:
 
     def answer(self, conn: Any) -> None:
         conn.settimeout(1.0)
+        if proto.peer_uid(conn) not in (os.getuid(), None):
+            conn.close()  # another user's process: it learns nothing about this context
+            return
         try:
             msg = proto.read_message(conn)
             reply = self.reply_to(msg)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import _socket
 import json
 import os
+import sys
 
 from hwdock.sha import sha256
 
@@ -101,6 +102,9 @@ def connect(path: Path, timeout: float) -> _socket.socket:
     try:
         s.settimeout(timeout)
         s.connect(address)
+        if peer_uid(s) not in (os.getuid(), None):
+            # a state folder others can write to: its answer could make a build skip
+            raise PermissionError(f"{path}: the watcher there is another user's")
     except BaseException:
         s.close()
         raise
@@ -108,6 +112,18 @@ def connect(path: Path, timeout: float) -> _socket.socket:
         if dfd is not None:
             os.close(dfd)
     return s
+
+
+def peer_uid(s: _socket.socket) -> int | None:
+    """The user id of the process at the other end (SO_PEERCRED), None where unknown."""
+    opt = getattr(_socket, "SO_PEERCRED", None)
+    if opt is None:
+        return None
+    try:
+        raw = s.getsockopt(_socket.SOL_SOCKET, opt, 12)  # struct ucred: pid, uid, gid
+    except OSError:
+        return None
+    return int.from_bytes(raw[4:8], sys.byteorder)
 
 
 def bind(path: Path) -> socket.socket:
