@@ -180,16 +180,16 @@ _VAR = rf"\$(?:{_NAME}(?![A-Za-z0-9_])|\{{{_NAME}\}})"  # $NAME or ${NAME}
 
 class _QuotedWords:
     """Fast path for ASCII words of literal text, `$NAME`/`${NAME}`, escapes, '...' and "..."
-    (variables and escapes inside), with the lexer's default options: `match` says whether
-    a word is one; `expand` gives the lexer's result for it."""
+    (variables and escapes inside), with the lexer's default options: `word.match` says
+    whether a word is one; `expand` gives the lexer's result for it."""
 
-    __slots__ = ("_esc", "_inner", "_part", "_plain_part", "match")
+    __slots__ = ("_esc", "_inner", "_part", "_plain_part", "word")
 
     def __init__(self, esc: str) -> None:
         e = re.escape(esc)
         dq = rf'"(?:[^"${e}]|{e}.|{_VAR})*+"'
         self._esc = esc
-        self.match = LazyRegex(rf"(?:[^$'\"{e}]|'[^']*+'|{dq}|{_VAR}|{e}.)*+{e}?\Z", re.S).match
+        self.word = LazyRegex(rf"(?:[^$'\"{e}]|'[^']*+'|{dq}|{_VAR}|{e}.)*+{e}?\Z", re.S)
         # one part: 1 single-quoted text, 2 double-quoted text, 3/4 a variable, 5 an escaped
         # character (none for a last lone escape token, which the lexer drops)
         self._part = LazyRegex(
@@ -326,7 +326,7 @@ class Lex:
             if _SIMPLE_WORD(word) is not None:
                 return _simple_expand(word, env)
             quoted = self._quoted
-            if quoted is not None and quoted.match(word) is not None:
+            if quoted is not None and quoted.word.match(word) is not None:
                 matched: set[str] = set()
                 unmatched: set[str] = set()
                 return WordResult(
@@ -353,7 +353,7 @@ class Lex:
             if _SIMPLE_WORD(word) is not None:
                 return _SIMPLE_VAR.sub(lambda m: env.get(m.group(1) or m.group(2)) or "", word)
             quoted = self._quoted
-            if quoted is not None and quoted.match(word) is not None:
+            if quoted is not None and quoted.word.match(word) is not None:
                 return quoted.expand(word, env)
         return _Word(self, word, env, words=False).run().result
 
