@@ -32,6 +32,19 @@ RULES: dict[str, tuple[str, str | None]] = {
     "InvalidStageReference": ("error", "refer to an existing stage name or index"),
     "ExpansionError": ("error", None),
     "InvalidPlatform": ("error", "use os/arch[/variant], e.g. linux/amd64"),
+    "MultipleInstructionsDisallowed": ("warning", "keep only the last one (the one used)"),
+    "ReservedStageName": ("warning", "rename the stage (scratch and context are reserved)"),
+    "MaintainerDeprecated": (
+        "warning",
+        'use LABEL org.opencontainers.image.authors="..." instead',
+    ),
+    "LegacyKeyValueFormat": ("warning", "write key=value"),
+    "WorkdirRelativePath": ("warning", "set an absolute WORKDIR first, e.g. WORKDIR /app"),
+    "RedundantTargetPlatform": ("info", "drop the --platform flag: it is the default"),
+    "FromPlatformFlagConstDisallowed": (
+        "warning",
+        "use --platform=$BUILDPLATFORM or an ARG, or name the stage for its platform",
+    ),
 }
 
 _URLS: dict[str, str] = {}  # rule -> its documentation page, made on first use
@@ -73,6 +86,13 @@ _BUILDKIT_RULES = frozenset(
         "JSONArgsRecommended",
         "UndefinedVar",
         "NoEmptyContinuation",
+        "MultipleInstructionsDisallowed",
+        "ReservedStageName",
+        "MaintainerDeprecated",
+        "LegacyKeyValueFormat",
+        "WorkdirRelativePath",
+        "RedundantTargetPlatform",
+        "FromPlatformFlagConstDisallowed",
     )
 )
 

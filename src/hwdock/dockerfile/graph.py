@@ -567,6 +567,9 @@ def analyze(
         arch_args = [a for a in arch_args if a.stage is None or a.stage in used]
 
     if checks:
+        from hwdock.dockerfile.lint import extra_checks
+
+        findings += extra_checks(stage_nodes, parsed_from, [s.base.stage for s in stages])
         images = _external_images(stages, image_exists, base_recipes, familiar)
     else:
         images = []
