@@ -74,8 +74,8 @@ def extra_checks(
                         n.start_line,
                     )
                 )
-            elif kw in ("env", "label"):
-                words = n.args
+            elif kw == "env" or kw == "label":
+                words = n._words if n._words is not None else n.args  # read only: no copy
                 if len(words) >= 3 and words[2] == "":  # the parser's mark of `key value`
                     out.append(
                         finding(
