@@ -489,11 +489,8 @@ def test_a_client_gone_since_detection_is_exit_4_not_a_traceback(tmp_path: Path)
     assert err.value.exit_code == ExitCode.ENGINE_UNAVAILABLE
 
 
-def test_podman_chosen_because_docker_is_down_is_said_and_not_remembered(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from hwdock.engine.detect import engine_warnings
-
+def _docker_down_podman_up(tmp_path: Any) -> Any:
+    """A folder for PATH: a docker client whose daemon does not answer, a podman that does."""
     bin_ = tmp_path / "bin"
     bin_.mkdir()
     (bin_ / "docker").write_text(
@@ -502,6 +499,15 @@ def test_podman_chosen_because_docker_is_down_is_said_and_not_remembered(
     (bin_ / "podman").write_text("#!/bin/sh\necho 4.3.1\n")
     for f in bin_.iterdir():
         f.chmod(0o755)
+    return bin_
+
+
+def test_podman_chosen_because_docker_is_down_is_said_and_not_remembered(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwdock.engine.detect import engine_warnings
+
+    bin_ = _docker_down_podman_up(tmp_path)
     monkeypatch.setenv("PATH", str(bin_))
     monkeypatch.setenv("HWDOCK_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("HWDOCK_ENGINE", raising=False)
@@ -517,18 +523,11 @@ def test_podman_chosen_because_docker_is_down_is_said_and_not_remembered(
 
 def test_build_prints_the_fallback_warning(tmp_path: Any) -> None:
     """The warning reaches the user: a build event (and the line people read)."""
-    bin_ = tmp_path / "bin"
-    bin_.mkdir()
-    (bin_ / "docker").write_text(
-        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
-    )
-    (bin_ / "podman").write_text("#!/bin/sh\necho 4.3.1\n")
-    for f in bin_.iterdir():
-        f.chmod(0o755)
+    bin_ = _docker_down_podman_up(tmp_path)
     import os
     import sys
 
-    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent
     env = {
         **os.environ,
         "PATH": str(bin_),

@@ -102,19 +102,24 @@ def watched_context_digest(
     return digest, "walk"
 
 
-def _ask(files: proto.WatchFiles, question: dict[str, Any]) -> dict[str, Any] | None:
-    """The watcher's reply, or None when none (of this protocol version) answers."""
+def _exchange(files: proto.WatchFiles, message: dict[str, Any]) -> dict[str, Any] | None:
+    """One message to the watcher and its reply; None when none answers."""
     try:
         s = proto.connect(files.socket, ASK_TIMEOUT_S)
     except OSError:
         return None
     try:
-        proto.send_message(s, question)
-        reply = proto.read_message(s)
+        proto.send_message(s, message)
+        return proto.read_message(s)
     except OSError:
         return None
     finally:
         s.close()
+
+
+def _ask(files: proto.WatchFiles, question: dict[str, Any]) -> dict[str, Any] | None:
+    """The watcher's reply, or None when none (of this protocol version) answers."""
+    reply = _exchange(files, question)
     if reply is None:
         return None
     if reply.get("v") != proto.PROTOCOL:
@@ -223,17 +228,7 @@ def list_watchers(state: Path | None = None) -> list[WatcherInfo]:
 
 
 def _stop(files: proto.WatchFiles) -> bool:
-    try:
-        s = proto.connect(files.socket, ASK_TIMEOUT_S)
-    except OSError:
-        return False
-    try:
-        proto.send_message(s, {"op": "stop"})
-        reply = proto.read_message(s)
-    except OSError:
-        return False
-    finally:
-        s.close()
+    reply = _exchange(files, {"op": "stop"})
     return reply is not None and reply.get("status") == "stopping"
 
 
